@@ -1,0 +1,45 @@
+# Gatehouse build and test entry points. `make test` is the one command
+# that runs every test; `make dev` runs the whole stack on this machine.
+
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+FUZZTIME  ?= 20s
+
+.PHONY: all build dev test test-deps unit vet fuzz bench loadtest clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatehouse ./cmd/gatehouse
+
+dev: build
+	$(BIN)/gatehouse dev --log-format=text
+
+test-deps:
+	hack/install-test-deps.sh
+
+## test: every test, with the real components they need installed first.
+test: test-deps vet
+	$(GO) test -race -count=1 ./...
+
+unit:
+	$(GO) test -short -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+## fuzz: run each fuzz target for FUZZTIME.
+fuzz:
+	hack/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+## loadtest: the pinned gRPC load run recorded in docs/benchmarks.md.
+loadtest:
+	hack/bench-check.sh
+
+clean:
+	rm -rf $(BIN)

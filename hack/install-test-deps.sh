@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the real components the test suite talks to, from Debian's
+# packages, when they are missing. Safe to run again: it installs nothing
+# that is already there.
+set -euo pipefail
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+
+if [ "${#need[@]}" -eq 0 ]; then
+  echo "test dependencies present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages: ${need[*]}; run this script as root or install them with apt-get" >&2
+  exit 1
+fi
+echo "installing: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# policy-rc.d keeps the package from starting a system nginx on port 80:
+# the tests start their own on loopback.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
