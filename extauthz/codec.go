@@ -1,0 +1,100 @@
+package extauthz
+
+import (
+	"fmt"
+
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
+)
+
+// vtMarshaler is implemented by the vtprotobuf code that go-control-plane
+// generates for the Envoy messages. That code is compiled only with the
+// "vtprotobuf" build tag (go-control-plane/envoy v1.40.0), and only the
+// marshal side exists: there is no UnmarshalVT.
+type vtMarshaler interface {
+	SizeVT() int
+	MarshalToSizedBufferVTStrict(data []byte) (int, error)
+}
+
+// Codec returns a gRPC codec for the ext_authz server that marshals with
+// the generated vtprotobuf code when the binary is built with
+// "-tags vtprotobuf", and with the standard protobuf runtime otherwise.
+// Unmarshalling always uses the standard runtime. Pass it to the server
+// with grpc.ForceServerCodecV2(extauthz.Codec()).
+func Codec() encoding.CodecV2 { return codec{} }
+
+type codec struct{}
+
+// Name is "proto", so the codec serves ordinary application/grpc requests.
+func (codec) Name() string { return "proto" }
+
+func (codec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(vtMarshaler); ok {
+		return marshalVT(m)
+	}
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("marshal: %T is not a protobuf message", v)
+	}
+	return marshalProto(msg)
+}
+
+func marshalVT(m vtMarshaler) (mem.BufferSlice, error) {
+	size := m.SizeVT()
+	buf, free := allocate(size)
+	if _, err := m.MarshalToSizedBufferVTStrict(*buf); err != nil {
+		free()
+		return nil, fmt.Errorf("marshal: %w", err)
+	}
+	return wrap(buf, size), nil
+}
+
+func marshalProto(msg proto.Message) (mem.BufferSlice, error) {
+	size := proto.Size(msg)
+	buf, free := allocate(size)
+	// UseCachedSize is safe because proto.Size just computed the sizes and
+	// gRPC does not modify a message while it marshals it.
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend((*buf)[:0], msg)
+	if err != nil {
+		free()
+		return nil, fmt.Errorf("marshal: %w", err)
+	}
+	*buf = out
+	return wrap(buf, size), nil
+}
+
+// allocate returns a buffer of exactly size bytes, from gRPC's pool when
+// the size is worth pooling.
+func allocate(size int) (*[]byte, func()) {
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		b := make([]byte, size)
+		return &b, func() {}
+	}
+	pool := mem.DefaultBufferPool()
+	b := pool.Get(size)
+	return b, func() { pool.Put(b) }
+}
+
+func wrap(buf *[]byte, size int) mem.BufferSlice {
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		return mem.BufferSlice{mem.SliceBuffer(*buf)}
+	}
+	return mem.BufferSlice{mem.NewBuffer(buf, mem.DefaultBufferPool())}
+}
+
+func (codec) Unmarshal(data mem.BufferSlice, v any) error {
+	msg, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("unmarshal: %T is not a protobuf message", v)
+	}
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free()
+	if err := proto.Unmarshal(buf.ReadOnlyData(), msg); err != nil {
+		return fmt.Errorf("unmarshal: %w", err)
+	}
+	return nil
+}
+
+// Ensure the codec satisfies the interface gRPC expects.
+var _ encoding.CodecV2 = codec{}
