@@ -1,0 +1,128 @@
+package issuer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jose"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
+	"github.com/gatehouse-dev/gatehouse/issuer/users"
+)
+
+// Defaults for the token lifetimes of Config.
+const (
+	DefaultAccessTokenTTL  = 10 * time.Minute
+	DefaultRefreshTokenTTL = 24 * time.Hour
+)
+
+// ClientSource looks up OAuth 2.0 clients. clients.FileSource and
+// clients.Static implement it.
+type ClientSource = clients.Source
+
+// UserStore authenticates the users of the password grant. users.FileSource
+// and users.Static implement it.
+type UserStore = users.Store
+
+// RefreshStore keeps refresh tokens. store.Memory implements it.
+type RefreshStore = store.RefreshStore
+
+// ErrInvalidConfig reports a Config that New cannot use.
+var ErrInvalidConfig = errors.New("invalid issuer configuration")
+
+// Config configures a Server.
+type Config struct {
+	// Issuer is the issuer identifier: an http or https URL with no
+	// trailing slash, query or fragment. It becomes the "iss" claim, and
+	// its path, if any, prefixes every endpoint.
+	Issuer string
+	// Signer is the key that signs access tokens.
+	Signer *jose.SigningKey
+	// Clients supplies the registered clients.
+	Clients ClientSource
+	// Users authenticates the password grant.
+	Users UserStore
+	// Store keeps refresh tokens. Nil means a new store.Memory.
+	Store RefreshStore
+	// AccessTokenTTL is the access token lifetime of clients that set none.
+	// Zero means DefaultAccessTokenTTL.
+	AccessTokenTTL time.Duration
+	// RefreshTokenTTL is the refresh token lifetime of clients that set
+	// none. Zero means DefaultRefreshTokenTTL.
+	RefreshTokenTTL time.Duration
+	// Logger receives one line per failed token request. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// Metrics registers the issuer's Prometheus metrics. Nil means none.
+	Metrics prometheus.Registerer
+	// Now returns the current time. Nil means time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns cfg with every zero optional field set.
+func (cfg Config) withDefaults() Config {
+	if cfg.Store == nil {
+		cfg.Store = store.NewMemory()
+	}
+	if cfg.AccessTokenTTL == 0 {
+		cfg.AccessTokenTTL = DefaultAccessTokenTTL
+	}
+	if cfg.RefreshTokenTTL == 0 {
+		cfg.RefreshTokenTTL = DefaultRefreshTokenTTL
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+func (cfg *Config) validate() error {
+	if err := validateIssuer(cfg.Issuer); err != nil {
+		return err
+	}
+	if cfg.Signer == nil {
+		return errors.New("missing signing key")
+	}
+	if cfg.Clients == nil {
+		return errors.New("missing client source")
+	}
+	if cfg.Users == nil {
+		return errors.New("missing user store")
+	}
+	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 {
+		return fmt.Errorf("token lifetimes must be positive, got access %v and refresh %v", cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
+	}
+	return nil
+}
+
+// validateIssuer applies RFC 8414 §2 to the issuer identifier, except that
+// it also accepts http: a mesh often terminates TLS in a sidecar.
+func validateIssuer(issuer string) error {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return fmt.Errorf("issuer %q: %w", issuer, err)
+	}
+	switch {
+	case u.Scheme != "https" && u.Scheme != "http":
+		return fmt.Errorf("issuer %q: scheme must be https or http", issuer)
+	case u.Host == "" || u.User != nil:
+		return fmt.Errorf("issuer %q: want a host and no user information", issuer)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(issuer, "#"):
+		return fmt.Errorf("issuer %q: must not have a query or fragment", issuer)
+	case strings.HasSuffix(issuer, "/"):
+		return fmt.Errorf("issuer %q: must not end with a slash", issuer)
+	case u.RawPath != "" || u.Path != path.Clean("/"+u.Path) && u.Path != "":
+		return fmt.Errorf("issuer %q: path must be clean and unescaped", issuer)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package issuer
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/jose"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+)
+
+// Cache lifetimes of the GET endpoints.
+const (
+	// JWKSCacheControl lets verifiers cache the key set for five minutes. A
+	// new key must be published at least this long before it signs.
+	JWKSCacheControl = "public, max-age=300"
+	// MetadataCacheControl lets clients cache the metadata for an hour. It
+	// changes only with the issuer URL or the signing algorithm.
+	MetadataCacheControl = "public, max-age=3600"
+)
+
+// metadata is the authorization server metadata of RFC 8414 §2, and with
+// the OpenID fields set, the OpenID Provider Metadata of OpenID Connect
+// Discovery 1.0 §3.
+//
+// scopes_supported is left out: each client has its own scopes, and the
+// union of all of them would tell anonymous callers about every client and
+// change with every client file reload. RFC 8414 only recommends the field.
+//
+// NOTE: the issuer has no authorization endpoint, so authorization_endpoint
+// is absent and response_types_supported is empty. RFC 8414 allows that,
+// but OpenID Connect Discovery requires both, so strict OIDC libraries may
+// reject the openid-configuration document.
+type metadata struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+}
+
+// buildMetadata returns the RFC 8414 document, or the OpenID Connect one
+// when openID is set.
+func (s *Server) buildMetadata(openID bool) ([]byte, error) {
+	grants := make([]string, len(clients.GrantTypes))
+	for i, g := range clients.GrantTypes {
+		grants[i] = string(g)
+	}
+	doc := metadata{
+		Issuer:                            s.cfg.Issuer,
+		TokenEndpoint:                     s.issuerOrigin + s.paths.token,
+		JWKSURI:                           s.issuerOrigin + s.paths.jwks,
+		ResponseTypesSupported:            []string{},
+		GrantTypesSupported:               grants,
+		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+	}
+	if openID {
+		doc.SubjectTypesSupported = []string{"public"}
+		// The issuer signs no ID tokens yet. The access token algorithm is
+		// the one an ID token would use.
+		doc.IDTokenSigningAlgValuesSupported = []string{string(s.cfg.Signer.Algorithm)}
+	}
+	body, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	return body, nil
+}
+
+func (s *Server) buildJWKS() ([]byte, error) {
+	body, err := jose.MarshalJWKS([]jose.PublicKey{s.cfg.Signer.Public()})
+	if err != nil {
+		return nil, fmt.Errorf("encode JWKS: %w", err)
+	}
+	return body, nil
+}
+
+// serveDocument answers GET and HEAD with a fixed JSON body.
+func serveDocument(w http.ResponseWriter, r *http.Request, body []byte, cacheControl string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", cacheControl)
+	w.Write(body)
+}

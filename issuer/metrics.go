@@ -1,0 +1,48 @@
+package issuer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the token endpoint's Prometheus metrics. A nil *metrics
+// records nothing.
+type metrics struct {
+	requests *prometheus.CounterVec
+	seconds  *prometheus.HistogramVec
+}
+
+// newMetrics registers the metrics with reg, or returns nil when reg is nil.
+// Labels are the grant type and the result, never a client, user or token.
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	if reg == nil {
+		return nil, nil
+	}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_issuer_token_requests_total",
+			Help: "Token endpoint requests by grant type and result: issued, or the OAuth 2.0 error code.",
+		}, []string{"grant_type", "result"}),
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gatehouse_issuer_token_request_seconds",
+			Help:    "Time to answer a token endpoint request, in seconds, by grant type.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"grant_type"}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.seconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register issuer metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(grantType, result string, elapsed time.Duration) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(grantType, result).Inc()
+	m.seconds.WithLabelValues(grantType).Observe(elapsed.Seconds())
+}

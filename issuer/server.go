@@ -1,0 +1,116 @@
+package issuer
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+)
+
+// Server is the OAuth 2.0 authorization server. Create it with New.
+type Server struct {
+	cfg    Config
+	signer *tokenSigner
+	grants map[clients.GrantType]grantHandler
+	// metrics is nil when Config.Metrics is nil.
+	metrics *metrics
+	// issuerOrigin is the scheme and host of the issuer, and paths the
+	// request paths of the endpoints, which start with the issuer's path.
+	issuerOrigin string
+	paths        endpointPaths
+	// basicChallenge is the WWW-Authenticate value of invalid_client.
+	basicChallenge string
+	// Response bodies of the GET endpoints, built once.
+	oauthMetadata []byte
+	oidcMetadata  []byte
+	jwks          []byte
+}
+
+// endpointPaths are the request paths the Server answers.
+type endpointPaths struct {
+	token         string
+	jwks          string
+	oauthMetadata string
+	oidcMetadata  string
+}
+
+// newEndpointPaths places the endpoints under the issuer's path. RFC 8414
+// §3.1 puts the authorization server metadata between the host and that
+// path, and OpenID Connect Discovery §4 appends its document to the issuer.
+func newEndpointPaths(issuerPath string) endpointPaths {
+	return endpointPaths{
+		token:         issuerPath + "/oauth2/token",
+		jwks:          issuerPath + "/oauth2/jwks",
+		oauthMetadata: "/.well-known/oauth-authorization-server" + issuerPath,
+		oidcMetadata:  issuerPath + "/.well-known/openid-configuration",
+	}
+}
+
+// New checks cfg, fills its defaults and returns a Server. It registers the
+// metrics with cfg.Metrics, so it fails if they are already registered there.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	signer, err := newTokenSigner(cfg.Signer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	s := &Server{
+		cfg:            cfg,
+		signer:         signer,
+		metrics:        m,
+		issuerOrigin:   u.Scheme + "://" + u.Host,
+		paths:          newEndpointPaths(u.Path),
+		basicChallenge: fmt.Sprintf("Basic realm=%q", cfg.Issuer),
+	}
+	s.grants = s.grantHandlers()
+	if err := s.buildDocuments(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) buildDocuments() error {
+	var err error
+	if s.oauthMetadata, err = s.buildMetadata(false); err != nil {
+		return err
+	}
+	if s.oidcMetadata, err = s.buildMetadata(true); err != nil {
+		return err
+	}
+	s.jwks, err = s.buildJWKS()
+	return err
+}
+
+// Handler returns the handler of every issuer endpoint. Other paths get
+// 404.
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(s.route)
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	switch r.URL.Path {
+	case s.paths.token:
+		s.serveToken(w, r)
+	case s.paths.jwks:
+		serveDocument(w, r, s.jwks, JWKSCacheControl)
+	case s.paths.oauthMetadata:
+		serveDocument(w, r, s.oauthMetadata, MetadataCacheControl)
+	case s.paths.oidcMetadata:
+		serveDocument(w, r, s.oidcMetadata, MetadataCacheControl)
+	default:
+		http.NotFound(w, r)
+	}
+}
