@@ -42,27 +42,37 @@ REQUEST_HOST=api.example.com
 log() { echo "bench-check: $*" >&2; }
 fail() { log "$*"; exit 1; }
 
-# PIDs of the servers this script started; cleanup stops only these.
+# PIDs of the processes this script started. cleanup stops only these.
 started=()
 workdir=$(mktemp -d)
 
+# cleanup stops the started processes newest first, so the load client
+# ends before the server it loads.
 cleanup() {
-	local pid
-	for pid in "${started[@]}"; do
-		stop_server "$pid"
+	local pids=("${started[@]}")
+	local i
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		stop_process "${pids[i]}"
 	done
 	rm -rf "$workdir"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-# stop_server PID: stop a server this script started and wait for it.
-stop_server() {
+# stop_process PID: stop a process this script started and wait for it.
+stop_process() {
 	local pid=$1
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
 		wait "$pid" 2>/dev/null || true
 	fi
+	forget "$pid"
+}
+
+# forget PID: drop PID from the list of processes to stop.
+forget() {
+	local pid=$1
 	local kept=()
 	local other
 	for other in "${started[@]}"; do
@@ -92,12 +102,20 @@ memory() {
 }
 
 # load LABEL TARGET OUT: run every level against TARGET, pinned to CLIENT_CPU.
+# The client runs in the background so that a signal reaches the trap at
+# once, not after the last level.
 load() {
 	log "loading $1 at $2, levels $LEVELS"
 	taskset -c "$CLIENT_CPU" bin/loadcheck run -target "$2" -token-file "$workdir/token" \
 		-concurrency "$LEVELS" -duration "$DURATION" -warmup "$WARMUP" \
 		-requests-max "$REQUESTS_MAX" -path "$REQUEST_PATH" -host "$REQUEST_HOST" \
-		-expect ok -label "$1" -json >"$3"
+		-expect ok -label "$1" -json >"$3" &
+	local pid=$!
+	started+=("$pid")
+	local status=0
+	wait "$pid" || status=$?
+	forget "$pid"
+	return "$status"
 }
 
 check_machine() {
@@ -135,7 +153,7 @@ bench_gatehouse() {
 		fail "load run against Gatehouse failed"
 	fi
 	read -r end_rss end_hwm < <(memory "$pid")
-	stop_server "$pid"
+	stop_process "$pid"
 }
 
 # bench_floor: start the floor server, measure it, record memory.
@@ -148,7 +166,7 @@ bench_floor() {
 	read -r floor_idle_rss _ < <(memory "$pid")
 	load floor "$FLOOR_ADDR" "$workdir/floor.jsonl"
 	read -r floor_rss floor_hwm < <(memory "$pid")
-	stop_server "$pid"
+	stop_process "$pid"
 }
 
 # write_placeholder_token: a 700-byte token-shaped string for floor-only

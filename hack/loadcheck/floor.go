@@ -20,7 +20,7 @@ const gracefulStopTimeout = 5 * time.Second
 // floorCommand implements "loadcheck floor".
 func floorCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:9101", "address to serve the empty Check on, as host:port; the host must be a loopback address")
+	listen := fs.String("listen", "127.0.0.1:9101", "loopback host:port to serve the empty Check on")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err

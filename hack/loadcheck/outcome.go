@@ -22,7 +22,7 @@ type expectation string
 const (
 	expectOK     expectation = "ok"
 	expectDenied expectation = "denied"
-	expectAny    expectation = "any" // any response; only RPC errors fail
+	expectAny    expectation = "any" // any response, so only RPC errors fail
 )
 
 // parseExpectation validates the -expect flag.

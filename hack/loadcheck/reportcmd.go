@@ -51,7 +51,7 @@ func writeReport(out io.Writer, records []record, markdown bool) error {
 		failed += rec.Errors + rec.Mismatches
 	}
 	if failed > 0 {
-		_, err := fmt.Fprintf(out, "\nWARNING: %d Checks failed or did not match -expect; see the errors and mismatches columns.\n", failed)
+		_, err := fmt.Fprintf(out, "\nWARNING: %d Checks failed or did not match -expect. See the errors and mismatches columns.\n", failed)
 		return err
 	}
 	return nil

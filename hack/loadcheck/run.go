@@ -88,13 +88,13 @@ type runFlags struct {
 func parseRunFlags(args []string) (runOptions, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	var f runFlags
-	fs.StringVar(&f.target, "target", "127.0.0.1:9001", "ext_authz gRPC server to load, as host:port; the host must be a loopback address")
+	fs.StringVar(&f.target, "target", "127.0.0.1:9001", "loopback host:port of the ext_authz gRPC server to load")
 	fs.StringVar(&f.tokenFile, "token-file", "", "file that contains the access token to send as a Bearer token")
-	fs.StringVar(&f.token, "token", "", "access token to send; prefer -token-file, because other users can read command lines")
+	fs.StringVar(&f.token, "token", "", "access token to send (prefer -token-file, because other users can read command lines)")
 	fs.StringVar(&f.concurrency, "concurrency", "1,8,64", fmt.Sprintf("comma-separated concurrency levels: concurrent Check streams on one connection, 1 to %d each", maxStreams))
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "measured time per level")
 	fs.DurationVar(&f.warmup, "warmup", 2*time.Second, "unmeasured load before each level")
-	fs.DurationVar(&f.timeout, "timeout", time.Second, "deadline of each Check; a Check that exceeds it counts as an error")
+	fs.DurationVar(&f.timeout, "timeout", time.Second, "deadline of each Check, after which it counts as an error")
 	fs.Uint64Var(&f.maxRequests, "requests-max", defaultMaxReqs, "measured Checks per level after which the level stops early")
 	fs.StringVar(&f.method, "method", "GET", "HTTP method of the checked request")
 	fs.StringVar(&f.path, "path", "/orders", "HTTP path of the checked request")

@@ -55,12 +55,12 @@ func tokenCommand(ctx context.Context, args []string) error {
 func parseTokenFlags(args []string) (tokenFlags, error) {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	var f tokenFlags
-	fs.StringVar(&f.issuer, "issuer", "http://127.0.0.1:8080", "issuer base URL; the token endpoint is this URL plus /oauth2/token; the host must be a loopback address")
+	fs.StringVar(&f.issuer, "issuer", "http://127.0.0.1:8080", "loopback base URL of the issuer, whose token endpoint is this URL plus /oauth2/token")
 	fs.StringVar(&f.tokenURL, "token-url", "", "token endpoint URL, overriding the one derived from -issuer")
 	fs.StringVar(&f.clientID, "client-id", "", "OAuth2 client ID (required)")
-	fs.StringVar(&f.clientSecret, "client-secret", "", "OAuth2 client secret; prefer the LOADCHECK_CLIENT_SECRET variable, because other users can read command lines")
-	fs.StringVar(&f.username, "username", "", "user name for the password grant; without it the client credentials grant is used")
-	fs.StringVar(&f.password, "password", "", "password for the password grant; prefer the LOADCHECK_PASSWORD variable")
+	fs.StringVar(&f.clientSecret, "client-secret", "", "OAuth2 client secret (prefer the LOADCHECK_CLIENT_SECRET variable, because other users can read command lines)")
+	fs.StringVar(&f.username, "username", "", "user name for the password grant (default: none, so the client credentials grant)")
+	fs.StringVar(&f.password, "password", "", "password for the password grant (prefer the LOADCHECK_PASSWORD variable)")
 	fs.StringVar(&f.scope, "scope", "", "space-separated scopes to request (default: none, so the issuer's default)")
 	fs.StringVar(&f.out, "out", "", "file to write the access token to, with mode 0600 (required)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline of the token request")
