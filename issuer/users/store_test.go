@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,7 +144,7 @@ func TestWatchFileReload(t *testing.T) {
 	}
 	const interval = 20 * time.Millisecond
 	write("users:\n- username: demo\n  email: old@example.com\n  passwordHash: '" + referenceBcrypt + "'\n")
-	var logs bytes.Buffer
+	var logs syncBuffer
 	src, err := WatchFile(t.Context(), path, interval, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("WatchFile: %v", err)
@@ -185,4 +186,23 @@ func waitUntil(t *testing.T, timeout time.Duration, cond func() bool) {
 		}
 		time.Sleep(timeout / 20)
 	}
+}
+
+// syncBuffer is a bytes.Buffer that the watch goroutine may write while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -39,9 +40,15 @@ func waitFor(t *testing.T, v *Value[int], want int) {
 	t.Fatalf("got value %d, want %d within 1s", v.Load(), want)
 }
 
+// writeFile replaces the file in one rename, so that a poll never reads it
+// half-written.
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -49,7 +56,7 @@ func writeFile(t *testing.T, path, content string) {
 func TestWatchReloadsChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "n")
 	writeFile(t, path, "1")
-	var logs bytes.Buffer
+	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
 	v, err := Watch(t.Context(), path, testInterval, logger, parseNumber)
@@ -138,4 +145,23 @@ func TestWatchFirstLoadErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// syncBuffer is a bytes.Buffer that the watch goroutine may write while
+// the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
