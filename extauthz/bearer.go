@@ -32,7 +32,8 @@ func parseAuthorization(value string, count int) (string, credentialResult) {
 	}
 	value = strings.Trim(value, " \t")
 	scheme, rest, _ := strings.Cut(value, " ")
-	if scheme == "" {
+	if !validHeaderName(scheme) {
+		// The auth-scheme is an RFC 9110 token, like a field name.
 		return "", credentialMalformed
 	}
 	if !strings.EqualFold(scheme, "bearer") {

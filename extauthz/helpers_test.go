@@ -17,6 +17,8 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc/codes"
 
 	"github.com/gatehouse-dev/gatehouse/internal/accesstoken"
@@ -78,11 +80,13 @@ func newTestIssuer(t testing.TB, keys ...*jose.SigningKey) *testIssuer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", ti.serveMetadata)
 	mux.HandleFunc("GET /jwks", ti.serveJWKS)
-	ti.srv = httptest.NewServer(mux)
-	t.Cleanup(ti.srv.Close)
-	ti.url = ti.srv.URL
+	// The URL is known before Start, so handlers read it without a race.
+	ti.srv = httptest.NewUnstartedServer(mux)
+	ti.url = "http://" + ti.srv.Listener.Addr().String()
 	ti.metadataIssuer = ti.url
 	ti.publish(t, keys...)
+	ti.srv.Start()
+	t.Cleanup(ti.srv.Close)
 	return ti
 }
 
@@ -306,4 +310,14 @@ func denyOutcome(status int, challenge string) outcome {
 
 func invalidToken(description string) outcome {
 	return denyOutcome(http.StatusUnauthorized, `Bearer realm="gatehouse", error="invalid_token", error_description="`+description+`"`)
+}
+
+// counterValue reads the current value of a counter.
+func counterValue(t testing.TB, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatalf("read counter: %v", err)
+	}
+	return m.GetCounter().GetValue()
 }

@@ -31,7 +31,7 @@ type allowAnonymous struct {
 
 func newAllowAnonymous(identityNames []string) *allowAnonymous {
 	return &allowAnonymous{
-		grpc:        okResponse(nil, nil, nil),
+		grpc:       okResponse(nil, nil, nil),
 		removeText: strings.Join(identityNames, ", "),
 	}
 }
