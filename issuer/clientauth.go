@@ -40,7 +40,8 @@ func parseBasic(header string) (id, secret string, err error) {
 	return id, secret, nil
 }
 
-// presentedClient is what a token request offers to authenticate its client.
+// presentedClient holds the client credentials of a token request, not yet
+// verified.
 type presentedClient struct {
 	id        string
 	secret    string
@@ -78,8 +79,8 @@ func readClientCredentials(r *http.Request, form tokenForm) (presentedClient, *t
 }
 
 // authenticateClient returns the client that the request authenticates as.
-// Every failure is the same invalid_client response, and the log reason
-// tells the causes apart.
+// Every failure is the same invalid_client response. Only the logged
+// reason distinguishes the causes.
 func (s *Server) authenticateClient(p presentedClient) (clients.Client, *tokenError) {
 	if p.id == "" {
 		return clients.Client{}, errInvalidClient("no client authentication", false)

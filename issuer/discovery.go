@@ -78,7 +78,7 @@ func (s *Server) buildJWKS() ([]byte, error) {
 	return body, nil
 }
 
-// serveDocument answers GET and HEAD with a fixed JSON body.
+// serveDocument responds to GET and HEAD with a fixed JSON body.
 func serveDocument(w http.ResponseWriter, r *http.Request, body []byte, cacheControl string) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")

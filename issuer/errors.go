@@ -17,8 +17,8 @@ const (
 	codeServerError          = "server_error"
 )
 
-// tokenError is a failed token request: the OAuth 2.0 error sent to the
-// client and the detail that only the log sees.
+// tokenError describes a failed token request. It contains the OAuth 2.0
+// error sent to the client and the detail that is only logged.
 type tokenError struct {
 	// code is the "error" member.
 	code string

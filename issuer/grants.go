@@ -62,9 +62,19 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 	if terr != nil || !client.AllowsGrant(clients.GrantRefreshToken) {
 		return resp, terr
 	}
+	resp.RefreshToken, terr = s.startRefreshFamily(ctx, client, user, granted, now)
+	if terr != nil {
+		return nil, terr
+	}
+	return resp, nil
+}
+
+// startRefreshFamily stores the first refresh token of a new login and
+// returns it.
+func (s *Server) startRefreshFamily(ctx context.Context, client clients.Client, user users.User, granted []string, now time.Time) (string, *tokenError) {
 	family, err := randomString(familyIDBytes)
 	if err != nil {
-		return nil, errServer("create refresh token family", err)
+		return "", errServer("create refresh token family", err)
 	}
 	record := store.RefreshToken{
 		FamilyID:  family,
@@ -78,13 +88,12 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 	}
 	raw, err := newRefreshToken(&record)
 	if err != nil {
-		return nil, errServer("create refresh token", err)
+		return "", errServer("create refresh token", err)
 	}
 	if err := s.cfg.Store.Put(ctx, record); err != nil {
-		return nil, errServer("store refresh token", err)
+		return "", errServer("store refresh token", err)
 	}
-	resp.RefreshToken = raw
-	return resp, nil
+	return raw, nil
 }
 
 // clientCredentialsGrant is the client credentials grant (RFC 6749 §4.4).

@@ -27,7 +27,7 @@ type Server struct {
 	jwks          []byte
 }
 
-// endpointPaths are the request paths the Server answers.
+// endpointPaths are the request paths that the Server serves.
 type endpointPaths struct {
 	token         string
 	jwks          string

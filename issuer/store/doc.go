@@ -1,7 +1,7 @@
 // Package store keeps the issuer's refresh tokens: the RefreshStore
 // interface and an in-memory implementation.
 //
-// A store never sees a refresh token itself, only its SHA-256 hash, so a
+// A store never receives a refresh token itself, only its SHA-256 hash, so a
 // copy of the store cannot be used to mint tokens. Every token belongs to a
 // family: the chain of tokens that one login produced through rotation.
 // Presenting a token that was already rotated means that two parties hold

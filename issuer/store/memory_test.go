@@ -183,6 +183,7 @@ func TestMemoryConcurrentRotate(t *testing.T) {
 	if err := m.Put(t.Context(), newToken("one", "f1", t0.Add(time.Hour))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
+
 	const workers = 16
 	var wg sync.WaitGroup
 	results := make(chan error, workers)
@@ -195,6 +196,7 @@ func TestMemoryConcurrentRotate(t *testing.T) {
 	}
 	wg.Wait()
 	close(results)
+
 	successes := 0
 	for err := range results {
 		if err == nil {

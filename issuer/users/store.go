@@ -16,7 +16,7 @@ import (
 )
 
 // ErrInvalidCredentials reports an unknown username or a wrong password.
-// The two are deliberately not told apart.
+// The two are deliberately not distinguished.
 var ErrInvalidCredentials = errors.New("invalid username or password")
 
 // ErrNotFound reports a username that the store does not have.
