@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
+	"github.com/gatehouse-dev/gatehouse/internal/serve"
+	"github.com/gatehouse-dev/gatehouse/issuer"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+	"github.com/gatehouse-dev/gatehouse/issuer/users"
+)
+
+// issuerOptions are the flags of `gatehouse issuer`.
+type issuerOptions struct {
+	listen          string
+	adminListen     string
+	issuerURL       string
+	clientsFile     string
+	usersFile       string
+	reloadInterval  cli.PositiveDuration
+	accessTokenTTL  cli.PositiveDuration
+	refreshTokenTTL cli.PositiveDuration
+	key             signingKeyOptions
+	log             cli.LogOptions
+}
+
+func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
+	o.reloadInterval = cli.PositiveDuration(defaultReloadInterval)
+	o.accessTokenTTL = cli.PositiveDuration(issuer.DefaultAccessTokenTTL)
+	o.refreshTokenTTL = cli.PositiveDuration(issuer.DefaultRefreshTokenTTL)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the token endpoint, metadata and JWKS (use 0.0.0.0:8080 in a container)")
+	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:8081", "address of /healthz, /readyz and /metrics")
+	fs.StringVar(&o.issuerURL, "issuer-url", "", `issuer identifier, the exact "iss" of every token and the base URL of the endpoints, such as https://auth.example.com (required)`)
+	fs.StringVar(&o.clientsFile, "clients-file", "", "YAML file of registered clients, read again when it changes (required)")
+	fs.StringVar(&o.usersFile, "users-file", "", "YAML file of users for the password grant, read again when it changes (default: no users)")
+	fs.Var(&o.reloadInterval, "reload-interval", "how often the clients and users files are checked for changes, as a Go duration (default 2s)")
+	fs.Var(&o.accessTokenTTL, "access-token-ttl", "access token lifetime for clients that set none, as a Go duration (default 10m)")
+	fs.Var(&o.refreshTokenTTL, "refresh-token-ttl", "refresh token lifetime for clients that set none, as a Go duration (default 24h)")
+	o.key.addFlags(fs)
+	o.log.AddFlags(fs)
+}
+
+func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
+	var o issuerOptions
+	fs := cli.NewFlagSet("issuer", "Runs the OAuth 2.0 authorization server: token endpoint, JWKS and RFC 8414 metadata.", stderr)
+	o.addFlags(fs)
+	if err := cli.Parse(fs, args, nil); err != nil {
+		return err
+	}
+	if o.issuerURL == "" || o.clientsFile == "" {
+		return errors.New("--issuer-url and --clients-file are required")
+	}
+	log, err := o.log.NewLogger(stderr)
+	if err != nil {
+		return err
+	}
+	key, err := o.key.load(log, os.ReadFile)
+	if err != nil {
+		return err
+	}
+	interval := time.Duration(o.reloadInterval)
+	clientSource, err := clients.WatchFile(ctx, o.clientsFile, interval, log)
+	if err != nil {
+		return err
+	}
+	var userStore issuer.UserStore
+	if o.usersFile != "" {
+		userStore, err = users.WatchFile(ctx, o.usersFile, interval, log)
+	} else {
+		userStore, err = users.NewStatic(nil)
+	}
+	if err != nil {
+		return err
+	}
+	reg := newRegistry()
+	srv, err := issuer.New(issuer.Config{
+		Issuer:          o.issuerURL,
+		Signer:          key,
+		Clients:         clientSource,
+		Users:           userStore,
+		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
+		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
+		Logger:          log,
+		Metrics:         reg,
+	})
+	if err != nil {
+		return err
+	}
+	issuerTask, err := httpTask(ctx, log, "issuer", o.listen, srv.Handler())
+	if err != nil {
+		return err
+	}
+	admin, err := adminTask(ctx, log, o.adminListen, reg, nil)
+	if err != nil {
+		return err
+	}
+	return runAll(ctx, issuerTask, admin)
+}
+
+// httpTask opens address now, so that a taken port fails at start, and
+// serves handler on it once run.
+func httpTask(ctx context.Context, log *slog.Logger, name, address string, handler http.Handler) (task, error) {
+	l, err := serve.Listen(ctx, name, address)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return serve.HTTP(ctx, log, name, l, handler) }, nil
+}
