@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -70,7 +72,11 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'gatehouse <command> -h' for the flags of a command.")
 }
 
-func runVersion(_ context.Context, _ []string, _ io.Reader, stdout, _ io.Writer) error {
+func runVersion(_ context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := cli.NewFlagSet("version", "Prints the version of this binary.", stderr)
+	if err := cli.Parse(fs, args, nil); err != nil {
+		return err
+	}
 	_, err := fmt.Fprintf(stdout, "gatehouse %s\n", version)
 	return err
 }

@@ -27,10 +27,19 @@ func NewFlagSet(command, summary string, output io.Writer) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(output, "Usage: gatehouse %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", command, summary)
 		fs.VisitAll(func(f *flag.Flag) {
-			fmt.Fprintf(output, "  --%s (%s)\n    \t%s\n", f.Name, EnvName(f.Name), f.Usage)
+			fmt.Fprintf(output, "  --%s (%s)\n    \t%s%s\n", f.Name, EnvName(f.Name), f.Usage, defaultNote(f))
 		})
 	}
 	return fs
+}
+
+// defaultNote returns " (default X)" for a flag whose help text does not
+// already state its default.
+func defaultNote(f *flag.Flag) string {
+	if f.DefValue == "" || f.DefValue == "0" || f.DefValue == "0s" || strings.Contains(f.Usage, "(default") {
+		return ""
+	}
+	return fmt.Sprintf(" (default %q)", f.DefValue)
 }
 
 // Parse parses args, then fills each flag that was not given on the command
