@@ -184,6 +184,7 @@ print_report() {
 	echo "- Machine: $(nproc --all) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n 1)"
 	echo "- Go: $(go version)"
 	echo "- Server on CPU $SERVER_CPU, load client on CPU $CLIENT_CPU (taskset)"
+	echo "- Load average (1, 5, 15 min) before the run: $load_before; other processes share these CPUs"
 	echo "- Command: \`LEVELS=$LEVELS DURATION=$DURATION WARMUP=$WARMUP hack/bench-check.sh\`"
 	echo "- Each level: $WARMUP warm-up, then $DURATION or $REQUESTS_MAX Checks;" \
 		"GET $REQUEST_HOST$REQUEST_PATH with the same Bearer token every time"
@@ -200,6 +201,7 @@ print_report() {
 
 main() {
 	check_machine
+	load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 	build
 	if [[ $ONLY_FLOOR == 1 ]]; then
 		write_placeholder_token
