@@ -185,7 +185,9 @@ print_report() {
 	echo "- Go: $(go version)"
 	echo "- Server on CPU $SERVER_CPU, load client on CPU $CLIENT_CPU (taskset)"
 	echo "- Load average (1, 5, 15 min) before the run: $load_before; other processes share these CPUs"
-	echo "- Command: \`LEVELS=$LEVELS DURATION=$DURATION WARMUP=$WARMUP hack/bench-check.sh\`"
+	local settings="LEVELS=$LEVELS DURATION=$DURATION WARMUP=$WARMUP"
+	[[ $ONLY_FLOOR != 1 ]] || settings+=" ONLY_FLOOR=1"
+	echo "- Command: \`$settings hack/bench-check.sh\`"
 	echo "- Each level: $WARMUP warm-up, then $DURATION or $REQUESTS_MAX Checks;" \
 		"GET $REQUEST_HOST$REQUEST_PATH with the same Bearer token every time"
 	echo
