@@ -9,7 +9,7 @@ const (
 	// credentialBearer is one well-formed Bearer credential.
 	credentialBearer credentialResult = iota
 	// credentialNone is a request with no Authorization header, or one with
-	// another scheme, which RFC 6750 §3.1 answers without an error code.
+	// another scheme. RFC 6750 §3.1 challenges it without an error code.
 	credentialNone
 	// credentialMalformed is a Bearer credential that breaks the RFC 6750
 	// §2.1 syntax, or an empty header.
@@ -51,7 +51,7 @@ func parseAuthorization(value string, count int) (string, credentialResult) {
 
 // classifyOtherScheme looks at a header whose first scheme is not Bearer. A
 // Bearer credential joined after a comma ("Basic x, Bearer y") is a second
-// credential; anything else carries no bearer token.
+// credential. Anything else carries no bearer token.
 func classifyOtherScheme(value string) credentialResult {
 	_, rest, found := strings.Cut(value, ",")
 	for found {
@@ -77,19 +77,20 @@ func isB64Token(s string) bool {
 		return false
 	}
 	for i := 0; i < end; i++ {
-		if !isB64TokenChar(s[i]) {
+		if !b64TokenChars[s[i]] {
 			return false
 		}
 	}
 	return true
 }
 
-func isB64TokenChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		return true
+// b64TokenChars marks the bytes allowed before the "=" padding of a
+// b64token. A table lookup keeps the scan of a long token cheap.
+var b64TokenChars = func() (table [256]bool) {
+	for c := range 256 {
+		b := byte(c)
+		table[c] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' ||
+			b == '-' || b == '.' || b == '_' || b == '~' || b == '+' || b == '/'
 	}
-	return false
-}
+	return table
+}()

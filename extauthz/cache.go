@@ -88,9 +88,9 @@ func (c *tokenCache) put(d *tokenDigest, vt *verifiedToken, now int64) {
 	sh.entries[*d] = vt
 }
 
-// evict makes room in a full shard: it drops stale entries, and if that is
-// not enough, arbitrary ones (map iteration starts at a random entry) until an
-// eighth of the shard is free, so that the next inserts need no scan.
+// evict makes room in a full shard. It drops stale entries first. If that
+// is not enough, it drops arbitrary ones (map iteration starts at a random
+// entry) until an eighth of the shard is free, so the next inserts need no scan.
 func (sh *cacheShard) evict(now int64, capacity int) {
 	for d, vt := range sh.entries {
 		if !vt.valid(now) {

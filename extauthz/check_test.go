@@ -369,6 +369,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	client := grpcClient(t, env.s)
+	codecClient := grpcClient(t, env.s, grpc.ForceServerCodecV2(env.s.Codec()))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("direct", func(t *testing.T) {
@@ -382,6 +383,15 @@ func TestCheck(t *testing.T) {
 			})
 			t.Run("grpc", func(t *testing.T) {
 				resp, err := client.Check(t.Context(), tt.req)
+				if err != nil {
+					t.Fatalf("Check RPC returned error %v, want a response", err)
+				}
+				if diff := cmp.Diff(tt.want, summarize(resp)); diff != "" {
+					t.Errorf("Check response mismatch (-want +got):\n%s", diff)
+				}
+			})
+			t.Run("grpc with codec", func(t *testing.T) {
+				resp, err := codecClient.Check(t.Context(), tt.req)
 				if err != nil {
 					t.Fatalf("Check RPC returned error %v, want a response", err)
 				}
@@ -547,7 +557,7 @@ func TestCheckCodecs(t *testing.T) {
 		opts []grpc.ServerOption
 	}{
 		{name: "default codec"},
-		{name: "extauthz codec", opts: []grpc.ServerOption{grpc.ForceServerCodecV2(Codec())}},
+		{name: "extauthz codec", opts: []grpc.ServerOption{grpc.ForceServerCodecV2(env.s.Codec())}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			client := grpcClient(t, env.s, tt.opts...)

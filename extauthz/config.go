@@ -25,7 +25,7 @@ const (
 	// MaxLeeway bounds Leeway, because a large skew keeps expired tokens valid.
 	MaxLeeway = 5 * time.Minute
 	// DefaultMaxTokenBytes is the largest bearer token that is parsed at
-	// all. Gatehouse tokens are under 2 KiB; larger ones get 401.
+	// all. Gatehouse tokens are under 2 KiB, and larger ones get 401.
 	DefaultMaxTokenBytes = 8192
 	// DefaultCacheSize is the number of verified tokens kept in memory.
 	DefaultCacheSize = 10000
@@ -45,7 +45,7 @@ const (
 	// MaxMetadataBytes is the largest RFC 8414 metadata document accepted.
 	MaxMetadataBytes = 64 << 10
 	// MaxHeaderBytes is the largest total size of request headers that the
-	// HTTP check handler accepts; larger requests get 431.
+	// HTTP check handler accepts. Larger requests get 431.
 	MaxHeaderBytes = 16 << 10
 )
 
@@ -65,7 +65,7 @@ var ErrInvalidConfig = errors.New("invalid extauthz configuration")
 type Config struct {
 	// Issuers are the trusted token issuers. At least one is required.
 	Issuers []IssuerConfig
-	// Rules are the route requirements, checked in order; the first match
+	// Rules are the route requirements, checked in order. The first match
 	// wins. With no rules, or when no rule matches, a route needs a valid
 	// token and nothing more.
 	Rules []Rule
@@ -111,7 +111,7 @@ type IssuerConfig struct {
 }
 
 // Rule is one route requirement. A rule matches a request when its host, path
-// prefix and methods all match; empty fields match anything.
+// prefix and methods all match. Empty fields match anything.
 type Rule struct {
 	// Host is an exact host name or a "*.example.com" wildcard, compared
 	// without the request's port.

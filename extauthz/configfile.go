@@ -14,7 +14,7 @@ const MaxConfigFileBytes = 1 << 20
 
 // FileConfig is the YAML configuration file of the ext_authz server. The
 // format is described in docs/extauthz-config.md. It holds the parts of a
-// Config that belong in a file; the caller adds the logger, metrics
+// Config that belong in a file. The caller adds the logger, metrics
 // registerer and HTTP client with Config.
 type FileConfig struct {
 	Issuers       []FileIssuer `json:"issuers"`

@@ -18,7 +18,7 @@ const ScopesExtension = "gatehouse.scopes"
 type checkInput struct {
 	host   string
 	method string
-	// path may carry the query; rules and logs ignore it.
+	// path may carry the query, which rules and logs ignore.
 	path string
 	// authorization is the value of the first Authorization header and
 	// authorizationCount the number of such headers.

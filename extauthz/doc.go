@@ -1,9 +1,9 @@
 // Package extauthz is Gatehouse's Envoy external-authorization server. It
-// owns the decision for every request in the mesh: it reads the bearer token
-// (RFC 6750), verifies it as an RFC 9068 JWT access token against the key
-// sets of the trusted issuers, applies the route's requirements, and allows
-// with identity headers or denies with the status and WWW-Authenticate
-// header of RFC 6750 §3.
+// owns the decision for every request in the mesh. It reads the bearer token
+// (RFC 6750) and verifies it as an RFC 9068 JWT access token against the key
+// sets of the trusted issuers. Then it applies the route's requirements, and
+// allows with identity headers or denies with the status and
+// WWW-Authenticate header of RFC 6750 §3.
 //
 // It serves the decision two ways with the same rules: the gRPC
 // envoy.service.auth.v3.Authorization service (Register) and a plain HTTP

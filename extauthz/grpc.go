@@ -21,8 +21,10 @@ type authorizationService struct {
 	s *Server
 }
 
+// Check sends the pre-encoded form of the prebuilt responses, which saves
+// marshalling them on every call.
 func (a authorizationService) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
-	return a.s.Check(ctx, req)
+	return a.s.check(ctx, req, true)
 }
 
 // Check decides one request. Every failure, a panic included, is a deny
@@ -32,11 +34,17 @@ func (a authorizationService) Check(ctx context.Context, req *authv3.CheckReques
 // Allow responses use the status code OK. Denials use UNAUTHENTICATED for
 // 401 and PERMISSION_DENIED for every other status. The returned response
 // may be shared with other calls and must not be modified.
-func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *authv3.CheckResponse, err error) {
+func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (*authv3.CheckResponse, error) {
+	return s.check(ctx, req, false)
+}
+
+// check implements Check. wire selects the pre-encoded form of prebuilt
+// responses.
+func (s *Server) check(ctx context.Context, req *authv3.CheckRequest, wire bool) (resp *authv3.CheckResponse, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.recordPanic(ctx, p)
-			resp, err = s.denials[reasonInternal].grpc, nil
+			resp, err = s.denials[reasonInternal].grpc.get(wire), nil
 		}
 	}()
 	attrs := req.GetAttributes()
@@ -45,7 +53,7 @@ func (s *Server) Check(ctx context.Context, req *authv3.CheckRequest) (resp *aut
 	readGRPCInput(httpReq, attrs.GetContextExtensions(), &in)
 	d := s.decide(ctx, &in)
 	s.record(ctx, &in, d.reason)
-	return s.grpcResponse(httpReq, d), nil
+	return s.grpcResponse(httpReq, d, wire), nil
 }
 
 func (s *Server) recordPanic(ctx context.Context, p any) {
@@ -59,8 +67,11 @@ func (s *Server) recordPanic(ctx context.Context, p any) {
 func readGRPCInput(h *authv3.AttributeContext_HttpRequest, ext map[string]string, in *checkInput) {
 	in.host, in.method, in.path = h.GetHost(), h.GetMethod(), h.GetPath()
 	in.extensionScopes = ext[ScopesExtension]
-	if hm := h.GetHeaderMap().GetHeaders(); len(hm) > 0 {
-		readHeaderMap(hm, in)
+	// Envoy sends header_map instead of headers when it encodes raw
+	// headers. Its presence, not its length, picks the form, so that a
+	// projected request (projectCheckRequest) reads the same way.
+	if hm := h.GetHeaderMap(); hm != nil {
+		readHeaderMap(hm.GetHeaders(), in)
 		return
 	}
 	headers := h.GetHeaders()
@@ -118,22 +129,22 @@ func firstNonEmpty(values ...string) string {
 // grpcResponse returns the CheckResponse of a decision. An allow reuses the
 // response built for the token unless the client sent identity headers of
 // its own, which have to be removed.
-func (s *Server) grpcResponse(h *authv3.AttributeContext_HttpRequest, d decision) *authv3.CheckResponse {
+func (s *Server) grpcResponse(h *authv3.AttributeContext_HttpRequest, d decision, wire bool) *authv3.CheckResponse {
 	switch d.reason {
 	case reasonAllowToken:
 		remove := s.grpcHeadersToRemove(h, d.token.setNames)
 		if remove == nil {
-			return d.token.grpcOK
+			return d.token.grpcOK.get(wire)
 		}
 		return okResponse(d.token.grpcHeaders, remove, d.token.metadata)
 	case reasonAllowAnonymous:
 		remove := s.grpcHeadersToRemove(h, nil)
 		if remove == nil {
-			return s.anonymousOK.grpc
+			return s.anonymousOK.grpc.get(wire)
 		}
 		return okResponse(nil, remove, nil)
 	}
-	return s.denialFor(d).grpc
+	return s.denialFor(d).grpc.get(wire)
 }
 
 // grpcHeadersToRemove lists the client-sent identity headers that the

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// envoyHeadersToRemove is the response header through which an HTTP
-// authorization service tells Envoy which request headers to remove.
+// envoyHeadersToRemove is the response header in which an HTTP
+// authorization service lists the request headers that Envoy removes.
 const envoyHeadersToRemove = "X-Envoy-Auth-Headers-To-Remove"
 
 // HTTP check server timeouts used by NewHTTPServer.

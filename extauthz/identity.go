@@ -24,7 +24,7 @@ type verifiedToken struct {
 	scopes    []string
 	audiences []string
 
-	// expiresAt is the "exp" claim in Unix nanoseconds; the cache drops
+	// expiresAt is the "exp" claim in Unix nanoseconds. The cache drops
 	// the entry then, even though verification allows Leeway after it.
 	expiresAt int64
 	// key signed the token. Once a refresh drops it, the entry is stale.
@@ -32,7 +32,7 @@ type verifiedToken struct {
 
 	// grpcOK is the complete allow response for a request that carries no
 	// client copies of identity headers to remove.
-	grpcOK *authv3.CheckResponse
+	grpcOK prebuilt
 	// grpcHeaders and metadata build the allow response when headers
 	// have to be removed.
 	grpcHeaders []*corev3.HeaderValueOption
@@ -84,7 +84,7 @@ func (s *Server) newVerifiedToken(c *accesstoken.Claims, scopes []string, key *v
 	}
 	vt.unsetText = strings.Join(vt.unsetNames, ", ")
 	vt.metadata = vt.buildMetadata()
-	vt.grpcOK = okResponse(vt.grpcHeaders, nil, vt.metadata)
+	vt.grpcOK = newPrebuilt(okResponse(vt.grpcHeaders, nil, vt.metadata))
 	return vt
 }
 

@@ -56,7 +56,7 @@ type issuerKeys struct {
 	now       func() time.Time
 	metrics   refreshCounters
 
-	// ctx bounds the fetches; it is the context given to New.
+	// ctx bounds the fetches. It is the context given to New.
 	ctx        context.Context
 	set        atomic.Pointer[keySet]
 	installMu  sync.Mutex
@@ -97,7 +97,7 @@ func (k *issuerKeys) refresh(forced bool) error {
 
 // install replaces the key set. A key that is in both the old and the new
 // set with the same material keeps its *verifyKey, so tokens cached under it
-// stay valid; every dropped key is marked retired.
+// stay valid. Every dropped key is marked retired.
 func (k *issuerKeys) install(keys []jose.PublicKey) {
 	k.installMu.Lock()
 	defer k.installMu.Unlock()

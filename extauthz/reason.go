@@ -87,8 +87,8 @@ func (r reason) allowed() bool { return r == reasonAllowToken || r == reasonAllo
 func (r reason) info() reasonInfo { return reasons[r] }
 
 // grpcCode is the CheckResponse status code of a decision. Envoy denies on
-// any code other than OK; the code only tells a reader of Envoy's logs what
-// kind of denial it was.
+// any code other than OK, so the code only shows a reader of Envoy's logs
+// what kind of denial it was.
 func (r reason) grpcCode() codes.Code {
 	switch r.info().status {
 	case http.StatusOK:
@@ -100,7 +100,7 @@ func (r reason) grpcCode() codes.Code {
 }
 
 // hasChallenge reports whether the denial carries WWW-Authenticate. RFC 6750
-// §3 defines the challenge for 400, 401 and 403; a 5xx is not an
+// §3 defines the challenge for 400, 401 and 403, and a 5xx is not an
 // authentication failure, so the client gets no challenge.
 func (r reason) hasChallenge() bool {
 	switch r.info().status {

@@ -8,22 +8,24 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
 	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // denial is a deny response in both of its forms. The fixed ones are built
-// once per Server; only insufficient_scope denials, whose challenge names
+// once per Server. Only insufficient_scope denials, whose challenge names
 // the route's scopes, are built per request.
 type denial struct {
 	status int
 	// challenge is the WWW-Authenticate value, nil for a 5xx.
 	challenge []string
 	body      string
-	grpc      *authv3.CheckResponse
+	grpc      prebuilt
 }
 
 // allowAnonymous is the response to a request allowed without a token.
 type allowAnonymous struct {
-	grpc *authv3.CheckResponse
+	grpc prebuilt
 	// removeText lists every identity header name for Envoy's HTTP mode,
 	// because no identity header is set.
 	removeText string
@@ -31,7 +33,7 @@ type allowAnonymous struct {
 
 func newAllowAnonymous(identityNames []string) *allowAnonymous {
 	return &allowAnonymous{
-		grpc:       okResponse(nil, nil, nil),
+		grpc:       newPrebuilt(okResponse(nil, nil, nil)),
 		removeText: strings.Join(identityNames, ", "),
 	}
 }
@@ -60,14 +62,14 @@ func (s *Server) newDenial(r reason, requiredScopes string) *denial {
 		d.challenge = []string{challenge}
 		headers = append(headers, headerOption("www-authenticate", challenge))
 	}
-	d.grpc = &authv3.CheckResponse{
+	d.grpc = newPrebuilt(&authv3.CheckResponse{
 		Status: &status.Status{Code: int32(r.grpcCode()), Message: info.label},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: &authv3.DeniedHttpResponse{
 			Status:  &typev3.HttpStatus{Code: typev3.StatusCode(info.status)},
 			Headers: headers,
 			Body:    d.body,
 		}},
-	}
+	})
 	return d
 }
 
@@ -102,4 +104,33 @@ func headerOption(name, value string) *corev3.HeaderValueOption {
 		Header:       &corev3.HeaderValue{Key: name, Value: value},
 		AppendAction: corev3.HeaderValueOption_OVERWRITE_IF_EXISTS_OR_ADD,
 	}
+}
+
+// prebuilt is a CheckResponse built once and sent many times, in two forms.
+// msg is the structured message. wire is a CheckResponse whose only content
+// is the wire encoding of msg, held as unknown fields: protobuf marshals
+// unknown fields verbatim, so wire produces the same bytes as msg without
+// the work of encoding it. Only the gRPC service sends wire, and a direct Check
+// caller gets msg.
+type prebuilt struct {
+	msg  *authv3.CheckResponse
+	wire *authv3.CheckResponse
+}
+
+func newPrebuilt(msg *authv3.CheckResponse) prebuilt {
+	encoded, err := proto.Marshal(msg)
+	if err != nil {
+		// Not reachable for the messages built here. Send msg itself then.
+		return prebuilt{msg: msg, wire: msg}
+	}
+	wire := &authv3.CheckResponse{}
+	wire.ProtoReflect().SetUnknown(protoreflect.RawFields(encoded))
+	return prebuilt{msg: msg, wire: wire}
+}
+
+func (p prebuilt) get(wire bool) *authv3.CheckResponse {
+	if wire {
+		return p.wire
+	}
+	return p.msg
 }

@@ -10,7 +10,7 @@ import (
 // route is a compiled Rule.
 type route struct {
 	// host is the exact host, or the suffix with its leading dot when
-	// wildcard is set; empty matches any host.
+	// wildcard is set. Empty matches any host.
 	host      string
 	wildcard  bool
 	prefix    string
@@ -178,7 +178,7 @@ func decodePathEscapes(p string) string {
 }
 
 func decodedSeparator(hi, lo byte) (byte, bool) {
-	lo |= 0x20 // lower-case a hex letter; digits are unchanged
+	lo |= 0x20 // lower-case a hex letter, which leaves digits unchanged
 	switch {
 	case hi == '2' && lo == 'e':
 		return '.', true

@@ -9,7 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Server makes the authorization decisions. Create it with New; it is safe
+// Server makes the authorization decisions. Create it with New. It is safe
 // for concurrent use.
 type Server struct {
 	issuers       map[string]*issuerKeys
@@ -29,7 +29,7 @@ type Server struct {
 }
 
 // New checks cfg and returns a Server. It starts loading the key set of
-// every issuer in the background; the goroutines stop when ctx ends. Until
+// every issuer in the background, and the goroutines stop when ctx ends. Until
 // an issuer's keys are loaded, its tokens are denied with 503 (see Ready
 // and WaitReady).
 func New(ctx context.Context, cfg Config) (*Server, error) {
@@ -41,6 +41,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	s := &Server{
 		issuers:       make(map[string]*issuerKeys, len(cfg.Issuers)),
 		routes:        compileRules(cfg.Rules),
@@ -55,6 +56,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.identityNames = []string{s.headers.Subject, s.headers.ClientID, s.headers.Scope, s.headers.Username}
 	s.buildDenials(cfg.Realm)
 	s.anonymousOK = newAllowAnonymous(s.identityNames)
+
 	for _, ic := range cfg.Issuers {
 		ik := s.newIssuerKeys(ctx, cfg, ic)
 		s.issuers[ic.Issuer] = ik
