@@ -127,7 +127,7 @@ func BenchmarkThroughput(b *testing.B) {
 		benchmarkThroughput(b, req, env.s.Register)
 	})
 	b.Run("gatehouse-codec", func(b *testing.B) {
-		benchmarkThroughput(b, req, env.s.Register, grpc.ForceServerCodecV2(env.s.Codec()))
+		benchmarkThroughput(b, req, env.s.Register, grpc.ForceServerCodecV2(Codec()))
 	})
 }
 

@@ -369,7 +369,7 @@ func TestCheck(t *testing.T) {
 	}
 
 	client := grpcClient(t, env.s)
-	codecClient := grpcClient(t, env.s, grpc.ForceServerCodecV2(env.s.Codec()))
+	codecClient := grpcClient(t, env.s, grpc.ForceServerCodecV2(Codec()))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Run("direct", func(t *testing.T) {
@@ -557,7 +557,7 @@ func TestCheckCodecs(t *testing.T) {
 		opts []grpc.ServerOption
 	}{
 		{name: "default codec"},
-		{name: "extauthz codec", opts: []grpc.ServerOption{grpc.ForceServerCodecV2(env.s.Codec())}},
+		{name: "extauthz codec", opts: []grpc.ServerOption{grpc.ForceServerCodecV2(Codec())}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			client := grpcClient(t, env.s, tt.opts...)
@@ -571,5 +571,26 @@ func TestCheckCodecs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCodecKeepsCustomIdentityHeaders(t *testing.T) {
+	env := newTestEnv(t, func(c *Config) { c.Headers = HeaderNames{Username: "Remote-User"} })
+	token := env.token(t, func(c *accesstoken.Claims) { c.PreferredUsername = "" })
+	req := checkRequest("GET", "api.example.com", "/", map[string]string{
+		"authorization": "Bearer " + token, "remote-user": "root", "x-other": "kept",
+	})
+	client := grpcClient(t, env.s, grpc.ForceServerCodecV2(Codec()))
+
+	resp, err := client.Check(t.Context(), req)
+	if err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	want := allowOutcome(
+		map[string]string{"x-auth-subject": "user-1", "x-auth-client-id": "client-1", "x-auth-scope": "read write"},
+		[]string{"remote-user"},
+		map[string]string{"sub": "user-1", "client_id": "client-1", "scope": "read write", "iss": env.issuer.url})
+	if diff := cmp.Diff(want, summarize(resp)); diff != "" {
+		t.Errorf("Check response mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -18,18 +18,19 @@ type vtMarshaler interface {
 	MarshalToSizedBufferVTStrict(data []byte) (int, error)
 }
 
-// Codec returns the gRPC codec for a grpc.Server that serves s. Pass it
-// with grpc.ForceServerCodecV2(s.Codec()). Other services on the same
-// server are not affected.
+// Codec returns the gRPC codec for a grpc.Server that serves the
+// Authorization service of this package. Pass it with
+// grpc.ForceServerCodecV2(extauthz.Codec()). Other services on the same
+// server keep the standard behavior.
 //
 // It decodes a CheckRequest with projectCheckRequest, which reads only the
-// fields the check uses and is several times cheaper than a full decode.
+// fields a check uses and is several times cheaper than a full decode.
 // Other messages use the standard protobuf runtime. It marshals with the
 // vtprotobuf code that go-control-plane generates when the binary is built
 // with "-tags vtprotobuf", and with the standard runtime otherwise.
-func (s *Server) Codec() encoding.CodecV2 { return codec{s: s} }
+func Codec() encoding.CodecV2 { return codec{} }
 
-type codec struct{ s *Server }
+type codec struct{}
 
 // Name is "proto", so the codec serves ordinary application/grpc requests.
 func (codec) Name() string { return "proto" }
@@ -88,7 +89,7 @@ func wrap(buf *[]byte, size int) mem.BufferSlice {
 	return mem.BufferSlice{mem.NewBuffer(buf, mem.DefaultBufferPool())}
 }
 
-func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+func (codec) Unmarshal(data mem.BufferSlice, v any) error {
 	msg, ok := v.(proto.Message)
 	if !ok {
 		return fmt.Errorf("unmarshal: %T is not a protobuf message", v)
@@ -97,7 +98,7 @@ func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	defer buf.Free()
 	var err error
 	if req, ok := msg.(*authv3.CheckRequest); ok {
-		err = c.s.projectCheckRequest(buf.ReadOnlyData(), req)
+		err = projectCheckRequest(buf.ReadOnlyData(), req)
 	} else {
 		err = proto.Unmarshal(buf.ReadOnlyData(), msg)
 	}

@@ -180,7 +180,7 @@ func (s *Server) appendRemoval(remove []string, name string, skip1, skip2 []stri
 const identityPrefix = "x-auth-"
 
 func (s *Server) isIdentityHeader(name string) bool {
-	if len(name) >= len(identityPrefix) && strings.EqualFold(name[:len(identityPrefix)], identityPrefix) {
+	if hasIdentityPrefix(name) {
 		return true
 	}
 	for _, n := range s.identityNames {
@@ -189,4 +189,8 @@ func (s *Server) isIdentityHeader(name string) bool {
 		}
 	}
 	return false
+}
+
+func hasIdentityPrefix(name string) bool {
+	return len(name) >= len(identityPrefix) && strings.EqualFold(name[:len(identityPrefix)], identityPrefix)
 }

@@ -161,9 +161,13 @@ func (k *issuerKeys) refetchForKid(ctx context.Context, kid string) *verifyKey {
 }
 
 // Retry delays after a failed refresh. The delay doubles from
-// minRetryDelay up to the refresh interval, so a server that starts while
-// its issuer is down becomes ready soon after the issuer is back.
-const minRetryDelay = 500 * time.Millisecond
+// minRetryDelay up to maxRetryDelay (or the refresh interval if shorter), so
+// a server that starts while its issuer is down becomes ready soon after the
+// issuer is back.
+const (
+	minRetryDelay = 500 * time.Millisecond
+	maxRetryDelay = 30 * time.Second
+)
 
 // run refreshes the key set until ctx ends: at once, then every interval,
 // and sooner after a failure.
@@ -180,7 +184,7 @@ func (k *issuerKeys) run(ctx context.Context) {
 		next := k.interval
 		if err := k.refresh(false); err != nil {
 			next = min(retry, k.interval)
-			retry = min(2*retry, k.interval)
+			retry = min(2*retry, maxRetryDelay)
 		} else {
 			retry = minRetryDelay
 		}

@@ -300,3 +300,31 @@ func writeJWKS(t *testing.T, path string, keys ...*jose.SigningKey) {
 		t.Fatalf("write JWKS file: %v", err)
 	}
 }
+
+func TestRefreshErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		jwks string
+		down bool
+		want error
+	}{
+		{name: "issuer down", down: true, want: ErrFetch},
+		{name: "no signing keys", jwks: `{"keys":[]}`, want: ErrEmptyKeySet},
+		{name: "invalid JWKS", jwks: `{"keys":[{"kty":"EC","kid":"a","alg":"ES256","crv":"P-256","x":"AA","y":"AA"}]}`, want: jose.ErrInvalidJWKS},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, nil)
+			env.issuer.down.Store(tt.down)
+			if tt.jwks != "" {
+				env.issuer.mu.Lock()
+				env.issuer.jwks = []byte(tt.jwks)
+				env.issuer.mu.Unlock()
+			}
+			err := env.issuerKeys().refresh(false)
+			if !errors.Is(err, tt.want) {
+				t.Errorf("refresh error = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

@@ -3,7 +3,9 @@ package extauthz
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -47,7 +49,7 @@ var errInvalidWire = errors.New("invalid protobuf wire format")
 // earlier one, messages merge, and map entries with the same key replace
 // each other. Unlike proto.Unmarshal, it does not check that skipped
 // strings are valid UTF-8.
-func (s *Server) projectCheckRequest(data []byte, req *authv3.CheckRequest) error {
+func projectCheckRequest(data []byte, req *authv3.CheckRequest) error {
 	proto.Reset(req)
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
@@ -57,14 +59,14 @@ func (s *Server) projectCheckRequest(data []byte, req *authv3.CheckRequest) erro
 		if req.Attributes == nil {
 			req.Attributes = &authv3.AttributeContext{}
 		}
-		if err := s.projectAttributes(v, req.Attributes); err != nil {
+		if err := projectAttributes(v, req.Attributes); err != nil {
 			return err
 		}
 	}
 	return r.err
 }
 
-func (s *Server) projectAttributes(data []byte, a *authv3.AttributeContext) error {
+func projectAttributes(data []byte, a *authv3.AttributeContext) error {
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
 		switch num {
@@ -72,7 +74,7 @@ func (s *Server) projectAttributes(data []byte, a *authv3.AttributeContext) erro
 			if a.Request == nil {
 				a.Request = &authv3.AttributeContext_Request{}
 			}
-			if err := s.projectRequest(v, a.Request); err != nil {
+			if err := projectRequest(v, a.Request); err != nil {
 				return err
 			}
 		case fieldAttributesContextExt:
@@ -92,7 +94,7 @@ func (s *Server) projectAttributes(data []byte, a *authv3.AttributeContext) erro
 	return r.err
 }
 
-func (s *Server) projectRequest(data []byte, req *authv3.AttributeContext_Request) error {
+func projectRequest(data []byte, req *authv3.AttributeContext_Request) error {
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
 		if num != fieldRequestHTTP {
@@ -101,14 +103,14 @@ func (s *Server) projectRequest(data []byte, req *authv3.AttributeContext_Reques
 		if req.Http == nil {
 			req.Http = &authv3.AttributeContext_HttpRequest{}
 		}
-		if err := s.projectHTTP(v, req.Http); err != nil {
+		if err := projectHTTP(v, req.Http); err != nil {
 			return err
 		}
 	}
 	return r.err
 }
 
-func (s *Server) projectHTTP(data []byte, h *authv3.AttributeContext_HttpRequest) error {
+func projectHTTP(data []byte, h *authv3.AttributeContext_HttpRequest) error {
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
 		var err error
@@ -120,12 +122,12 @@ func (s *Server) projectHTTP(data []byte, h *authv3.AttributeContext_HttpRequest
 		case fieldHTTPHost:
 			h.Host = string(v)
 		case fieldHTTPHeaders:
-			err = s.projectHeaderEntry(v, h)
+			err = projectHeaderEntry(v, h)
 		case fieldHTTPHeaderMap:
 			if h.HeaderMap == nil {
 				h.HeaderMap = &corev3.HeaderMap{}
 			}
-			err = s.projectHeaderMap(v, h.HeaderMap)
+			err = projectHeaderMap(v, h.HeaderMap)
 		}
 		if err != nil {
 			return err
@@ -134,9 +136,9 @@ func (s *Server) projectHTTP(data []byte, h *authv3.AttributeContext_HttpRequest
 	return r.err
 }
 
-func (s *Server) projectHeaderEntry(data []byte, h *authv3.AttributeContext_HttpRequest) error {
+func projectHeaderEntry(data []byte, h *authv3.AttributeContext_HttpRequest) error {
 	key, value, err := mapEntry(data)
-	if err != nil || !s.keepHeader(view(key)) {
+	if err != nil || !keepHeader(view(key)) {
 		return err
 	}
 	if h.Headers == nil {
@@ -146,13 +148,13 @@ func (s *Server) projectHeaderEntry(data []byte, h *authv3.AttributeContext_Http
 	return nil
 }
 
-func (s *Server) projectHeaderMap(data []byte, hm *corev3.HeaderMap) error {
+func projectHeaderMap(data []byte, hm *corev3.HeaderMap) error {
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
 		if num != fieldHeaderMapHeaders {
 			continue
 		}
-		hv, keep, err := s.projectHeaderValue(v)
+		hv, keep, err := projectHeaderValue(v)
 		if err != nil {
 			return err
 		}
@@ -165,7 +167,7 @@ func (s *Server) projectHeaderMap(data []byte, hm *corev3.HeaderMap) error {
 	return r.err
 }
 
-func (s *Server) projectHeaderValue(data []byte) (*corev3.HeaderValue, bool, error) {
+func projectHeaderValue(data []byte) (*corev3.HeaderValue, bool, error) {
 	var key, value, raw []byte
 	r := wireReader{b: data}
 	for num, v, ok := r.next(); ok; num, v, ok = r.next() {
@@ -178,7 +180,7 @@ func (s *Server) projectHeaderValue(data []byte) (*corev3.HeaderValue, bool, err
 			raw = v
 		}
 	}
-	if r.err != nil || !s.keepHeader(view(key)) {
+	if r.err != nil || !keepHeader(view(key)) {
 		return nil, false, r.err
 	}
 	hv := &corev3.HeaderValue{Key: string(key), Value: string(value)}
@@ -188,15 +190,46 @@ func (s *Server) projectHeaderValue(data []byte) (*corev3.HeaderValue, bool, err
 	return hv, true, nil
 }
 
-// keepHeader reports whether the check reads a header: the credential, the
-// pseudo-headers that name the request, and the identity headers that a
-// client may have spoofed.
-func (s *Server) keepHeader(name string) bool {
+// keepHeader reports whether a check may read a header: the credential,
+// the pseudo-headers that name the request, and the identity headers that a
+// client may have spoofed, for every Server in the process.
+func keepHeader(name string) bool {
 	switch name {
 	case ":authority", ":method", ":path":
 		return true
 	}
-	return strings.EqualFold(name, "authorization") || strings.EqualFold(name, "host") || s.isIdentityHeader(name)
+	if strings.EqualFold(name, "authorization") || strings.EqualFold(name, "host") || hasIdentityPrefix(name) {
+		return true
+	}
+	for _, n := range *customIdentityNames.Load() {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// customIdentityNames are the configured identity header names without the
+// "x-auth-" prefix of every Server created in the process. The codec is not
+// tied to one Server, so it keeps the union of their headers.
+var customIdentityNames atomic.Pointer[[]string]
+
+func init() { customIdentityNames.Store(new([]string)) }
+
+// registerIdentityNames adds the names that keepHeader would otherwise drop.
+func registerIdentityNames(names []string) {
+	for {
+		old := customIdentityNames.Load()
+		next := slices.Clone(*old)
+		for _, n := range names {
+			if !hasIdentityPrefix(n) && !slices.Contains(next, n) {
+				next = append(next, n)
+			}
+		}
+		if len(next) == len(*old) || customIdentityNames.CompareAndSwap(old, &next) {
+			return
+		}
+	}
 }
 
 // mapEntry decodes a map<string, string> entry. A missing key or value is

@@ -54,6 +54,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		now:           cfg.Now,
 	}
 	s.identityNames = []string{s.headers.Subject, s.headers.ClientID, s.headers.Scope, s.headers.Username}
+	registerIdentityNames(s.identityNames)
 	s.buildDenials(cfg.Realm)
 	s.anonymousOK = newAllowAnonymous(s.identityNames)
 

@@ -45,7 +45,7 @@ func TestThroughputRatio(t *testing.T) {
 			authv3.RegisterAuthorizationServer(g, floorServer{})
 		})},
 		{name: "gatehouse", client: serveForThroughput(t, env.s.Register)},
-		{name: "gatehouse-codec", client: serveForThroughput(t, env.s.Register, grpc.ForceServerCodecV2(env.s.Codec()))},
+		{name: "gatehouse-codec", client: serveForThroughput(t, env.s.Register, grpc.ForceServerCodecV2(Codec()))},
 	}
 	for _, tg := range targets {
 		callFor(tg.client, req, 200*time.Millisecond) // warm up
