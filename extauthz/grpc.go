@@ -85,9 +85,15 @@ func readGRPCInput(h *authv3.AttributeContext_HttpRequest, ext map[string]string
 			}
 		}
 	}
-	in.host = firstNonEmpty(in.host, headers[":authority"], headers["host"])
-	in.method = firstNonEmpty(in.method, headers[":method"])
-	in.path = firstNonEmpty(in.path, headers[":path"])
+	if in.host == "" {
+		in.host = firstNonEmpty(headers[":authority"], headers["host"])
+	}
+	if in.method == "" {
+		in.method = headers[":method"]
+	}
+	if in.path == "" {
+		in.path = headers[":path"]
+	}
 }
 
 func readHeaderMap(headers []*corev3.HeaderValue, in *checkInput) {
