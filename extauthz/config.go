@@ -25,7 +25,8 @@ const (
 	// MaxLeeway bounds Leeway, because a large skew keeps expired tokens valid.
 	MaxLeeway = 5 * time.Minute
 	// DefaultMaxTokenBytes is the largest bearer token that is parsed at
-	// all. Gatehouse tokens are under 2 KiB, and larger ones get 401.
+	// all, and larger ones get 401. An ES256 Gatehouse token with a few
+	// scopes is about 600 bytes, which leaves room for many groups.
 	DefaultMaxTokenBytes = 8192
 	// DefaultCacheSize is the number of verified tokens kept in memory.
 	DefaultCacheSize = 10000
