@@ -3,19 +3,24 @@
 # (an empty Check server) at 1, 8 and 64 concurrent streams on one
 # connection, and print a markdown section for docs/benchmarks.md.
 #
-# The server under test runs pinned to SERVER_CPU and the load client to
-# CLIENT_CPU, so the two never compete for a core. Every request carries the
-# same token, so after the first Check Gatehouse answers from its cache.
+# The server under test, a standalone `gatehouse extauthz`, runs pinned to
+# SERVER_CPU and the load client to CLIENT_CPU, so the two never compete for
+# a core. `gatehouse dev` supplies the issuer; it shares CLIENT_CPU and is
+# idle during the load. Every request carries the same token, so after the
+# first Check Gatehouse answers from its cache. Two floors are measured:
+# a plain grpc.NewServer(), and one with extauthz.ServerOptions() (the same
+# codec and options as Gatehouse), which isolates the cost of the check.
 #
 # Settings (environment variables, with defaults):
 #   LEVELS=1,8,64            concurrency levels
 #   DURATION=10s WARMUP=2s   measured time and warm-up per level
 #   REQUESTS_MAX=5000000     measured Checks per level at most
 #   SERVER_CPU=0 CLIENT_CPU=1
-#   GATEHOUSE_CMD="bin/gatehouse dev"   server under test; it must serve the
-#                            issuer on ISSUER_ADDR and the Check on CHECK_ADDR
 #   ISSUER_ADDR=127.0.0.1:8080 CHECK_ADDR=127.0.0.1:9001 FLOOR_ADDR=127.0.0.1:9101
+#   ADMIN_ADDR=127.0.0.1:9003   health endpoint of the server under test
 #   CLIENT_ID=demo-client CLIENT_SECRET=demo-secret
+#   ROUNDS=3                 rounds; each runs every server at every level, and
+#                            the summary pairs servers within a round
 #   ONLY_FLOOR=0             1 measures the floor alone, with a placeholder token
 #
 # Usage: hack/bench-check.sh > /tmp/bench.md
@@ -29,13 +34,14 @@ WARMUP=${WARMUP:-2s}
 REQUESTS_MAX=${REQUESTS_MAX:-5000000}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-GATEHOUSE_CMD=${GATEHOUSE_CMD:-bin/gatehouse dev}
 ISSUER_ADDR=${ISSUER_ADDR:-127.0.0.1:8080}
+ADMIN_ADDR=${ADMIN_ADDR:-127.0.0.1:9003}
 CHECK_ADDR=${CHECK_ADDR:-127.0.0.1:9001}
 FLOOR_ADDR=${FLOOR_ADDR:-127.0.0.1:9101}
 CLIENT_ID=${CLIENT_ID:-demo-client}
 CLIENT_SECRET=${CLIENT_SECRET:-demo-secret}
 ONLY_FLOOR=${ONLY_FLOOR:-0}
+ROUNDS=${ROUNDS:-3}
 REQUEST_PATH=/orders
 REQUEST_HOST=api.example.com
 
@@ -96,6 +102,20 @@ wait_port() {
 	fail "server $pid did not listen on $2 within 10 s"
 }
 
+# wait_ready PID HOST:PORT: wait up to 10 s until GET /readyz on HOST:PORT
+# answers 200, which the server under test does once it has the issuer's keys.
+wait_ready() {
+	local pid=$1 host=${2%:*} port=${2##*:}
+	local attempt status
+	for ((attempt = 0; attempt < 100; attempt++)); do
+		kill -0 "$pid" 2>/dev/null || fail "server $pid exited before it was ready"
+		status=$( (exec 3<>"/dev/tcp/$host/$port" && printf 'GET /readyz HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3) 2>/dev/null || true)
+		[[ $status == *" 200 "* ]] && return 0
+		sleep 0.1
+	done
+	fail "server $pid was not ready on $2 within 10 s"
+}
+
 # memory PID: print "VmRSS VmHWM" of PID in KiB.
 memory() {
 	awk '/^VmRSS:/ { rss = $2 } /^VmHWM:/ { hwm = $2 } END { print rss, hwm }' "/proc/$1/status"
@@ -109,7 +129,7 @@ load() {
 	taskset -c "$CLIENT_CPU" bin/loadcheck run -target "$2" -token-file "$workdir/token" \
 		-concurrency "$LEVELS" -duration "$DURATION" -warmup "$WARMUP" \
 		-requests-max "$REQUESTS_MAX" -path "$REQUEST_PATH" -host "$REQUEST_HOST" \
-		-expect ok -label "$1" -json >"$3" &
+		-expect ok -label "$1" -json >>"$3" &
 	local pid=$!
 	started+=("$pid")
 	local status=0
@@ -134,19 +154,27 @@ build() {
 	fi
 }
 
-# bench_gatehouse: start Gatehouse, fetch a token, measure it, record memory.
-bench_gatehouse() {
-	log "starting $GATEHOUSE_CMD on CPU $SERVER_CPU"
-	# GATEHOUSE_CMD is split into words on purpose: it is a command line.
-	# shellcheck disable=SC2086
-	taskset -c "$SERVER_CPU" $GATEHOUSE_CMD >"$workdir/gatehouse.log" 2>&1 &
+# start_issuer: run `gatehouse dev` for its issuer, on the client's CPU, with
+# its own check on ports out of the way, and fetch a token from it.
+start_issuer() {
+	log "starting the issuer (gatehouse dev) on CPU $CLIENT_CPU"
+	taskset -c "$CLIENT_CPU" bin/gatehouse dev --issuer-listen "$ISSUER_ADDR" \
+		--grpc-listen 127.0.0.1:0 --http-listen "" --admin-listen 127.0.0.1:0 >"$workdir/issuer.log" 2>&1 &
 	local pid=$!
 	started+=("$pid")
 	wait_port "$pid" "$ISSUER_ADDR"
-	wait_port "$pid" "$CHECK_ADDR"
-
 	LOADCHECK_CLIENT_SECRET=$CLIENT_SECRET bin/loadcheck token \
 		-issuer "http://$ISSUER_ADDR" -client-id "$CLIENT_ID" -out "$workdir/token"
+}
+
+# bench_gatehouse: start the ext_authz server, measure it, record memory.
+bench_gatehouse() {
+	log "starting gatehouse extauthz on CPU $SERVER_CPU"
+	taskset -c "$SERVER_CPU" bin/gatehouse extauthz --issuer-url "http://$ISSUER_ADDR" --audience demo-api \
+		--grpc-listen "$CHECK_ADDR" --http-listen "" --admin-listen "$ADMIN_ADDR" >"$workdir/gatehouse.log" 2>&1 &
+	local pid=$!
+	started+=("$pid")
+	wait_ready "$pid" "$ADMIN_ADDR"
 	read -r idle_rss _ < <(memory "$pid")
 	if ! load gatehouse "$CHECK_ADDR" "$workdir/gatehouse.jsonl"; then
 		tail -n 20 "$workdir/gatehouse.log" >&2
@@ -156,17 +184,21 @@ bench_gatehouse() {
 	stop_process "$pid"
 }
 
-# bench_floor: start the floor server, measure it, record memory.
+# bench_floor OPTIONS: start the floor server with -server-options OPTIONS,
+# measure it, record memory.
 bench_floor() {
-	log "starting the floor server on CPU $SERVER_CPU"
-	taskset -c "$SERVER_CPU" bin/loadcheck floor -listen "$FLOOR_ADDR" 2>"$workdir/floor.log" &
+	local options=$1
+	log "starting the floor server ($options options) on CPU $SERVER_CPU"
+	taskset -c "$SERVER_CPU" bin/loadcheck floor -listen "$FLOOR_ADDR" -server-options "$options" 2>"$workdir/floor-$options.log" &
 	local pid=$!
 	started+=("$pid")
 	wait_port "$pid" "$FLOOR_ADDR"
-	read -r floor_idle_rss _ < <(memory "$pid")
-	load floor "$FLOOR_ADDR" "$workdir/floor.jsonl"
-	read -r floor_rss floor_hwm < <(memory "$pid")
+	local idle rss hwm
+	read -r idle _ < <(memory "$pid")
+	load "floor-$options" "$FLOOR_ADDR" "$workdir/floor-$options.jsonl"
+	read -r rss hwm < <(memory "$pid")
 	stop_process "$pid"
+	floor_memory[$options]="| floor ($options options) | ${idle} KiB | ${rss} KiB | ${hwm} KiB |"
 }
 
 # write_placeholder_token: a 700-byte token-shaped string for floor-only
@@ -176,7 +208,8 @@ write_placeholder_token() {
 }
 
 print_report() {
-	local files=("$workdir/floor.jsonl")
+	local files=("$workdir/floor-plain.jsonl" "$workdir/floor-gatehouse.jsonl")
+	local ratio=(-ratio-to floor-plain)
 	[[ $ONLY_FLOOR == 1 ]] || files+=("$workdir/gatehouse.jsonl")
 
 	echo "### ext_authz gRPC Check, one connection, $(date -u +%Y-%m-%d)"
@@ -185,19 +218,24 @@ print_report() {
 	echo "- Go: $(go version)"
 	echo "- Server on CPU $SERVER_CPU, load client on CPU $CLIENT_CPU (taskset)"
 	echo "- Load average (1, 5, 15 min) before the run: $load_before; other processes share these CPUs"
-	local settings="LEVELS=$LEVELS DURATION=$DURATION WARMUP=$WARMUP"
+	local settings="LEVELS=$LEVELS DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS"
 	[[ $ONLY_FLOOR != 1 ]] || settings+=" ONLY_FLOOR=1"
 	echo "- Command: \`$settings hack/bench-check.sh\`"
-	echo "- Each level: $WARMUP warm-up, then $DURATION or $REQUESTS_MAX Checks;" \
+	echo "- $ROUNDS rounds; in each, every server runs every level once." \
+		"Each level: $WARMUP warm-up, then $DURATION or $REQUESTS_MAX Checks;" \
 		"GET $REQUEST_HOST$REQUEST_PATH with the same Bearer token every time"
 	echo
-	bin/loadcheck report -markdown "${files[@]}"
+	bin/loadcheck report -markdown "${ratio[@]}" "${files[@]}"
+	if [[ $ONLY_FLOOR != 1 ]]; then
+		echo
+		bin/loadcheck report -markdown -ratio-to floor-gatehouse "${files[@]}" | sed -n '/median ratio/,$p'
+	fi
 	echo
 	echo "| server | RSS before any Check | RSS after the last level | peak RSS (VmHWM) |"
 	echo "| --- | ---: | ---: | ---: |"
-	echo "| floor | ${floor_idle_rss} KiB | ${floor_rss} KiB | ${floor_hwm} KiB |"
+	printf '%s\n' "${floor_memory[plain]}" "${floor_memory[gatehouse]}"
 	if [[ $ONLY_FLOOR != 1 ]]; then
-		echo "| gatehouse ($GATEHOUSE_CMD) | ${idle_rss} KiB | ${end_rss} KiB | ${end_hwm} KiB |"
+		echo "| gatehouse extauthz | ${idle_rss} KiB | ${end_rss} KiB | ${end_hwm} KiB |"
 	fi
 }
 
@@ -205,12 +243,19 @@ main() {
 	check_machine
 	load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 	build
+	declare -gA floor_memory=()
 	if [[ $ONLY_FLOOR == 1 ]]; then
 		write_placeholder_token
 	else
-		bench_gatehouse
+		start_issuer
 	fi
-	bench_floor
+	local round
+	for ((round = 1; round <= ROUNDS; round++)); do
+		log "round $round of $ROUNDS"
+		[[ $ONLY_FLOOR == 1 ]] || bench_gatehouse
+		bench_floor plain
+		bench_floor gatehouse
+	done
 	print_report
 }
 

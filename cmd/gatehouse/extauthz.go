@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 
 	"github.com/gatehouse-dev/gatehouse/extauthz"
 	"github.com/gatehouse-dev/gatehouse/internal/cli"
@@ -21,11 +20,6 @@ import (
 // authorizationService is the gRPC service name Envoy calls, reported by
 // the health service.
 const authorizationService = "envoy.service.auth.v3.Authorization"
-
-// maxCheckRequestBytes bounds one CheckRequest. Envoy sends headers and, only
-// when with_request_body is set, a buffered body; 1 MiB covers both limits
-// that Envoy applies by default.
-const maxCheckRequestBytes = 1 << 20
 
 // readinessPoll is how often the gRPC health status follows Server.Ready.
 const readinessPoll = time.Second
@@ -126,16 +120,10 @@ type checkServer struct {
 	health *health.Server
 }
 
-// newGRPCServer returns the gRPC server that carries Check. The codec
-// marshals Envoy's messages with their generated fast-path methods, and the
-// keepalive policy lets Envoy keep long-lived connections without pings
-// that a server would reject.
+// newGRPCServer returns the gRPC server that carries Check and the health
+// service, with the options extauthz recommends.
 func newGRPCServer(srv *extauthz.Server) checkServer {
-	g := grpc.NewServer(
-		grpc.ForceServerCodecV2(extauthz.Codec()),
-		grpc.MaxRecvMsgSize(maxCheckRequestBytes),
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
-	)
+	g := grpc.NewServer(extauthz.ServerOptions()...)
 	srv.Register(g)
 	hs := health.NewServer()
 	hs.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)

@@ -11,6 +11,8 @@ import (
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	rpcstatus "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
+
+	"github.com/gatehouse-dev/gatehouse/extauthz"
 )
 
 // gracefulStopTimeout bounds how long the floor server waits for in-flight
@@ -21,9 +23,14 @@ const gracefulStopTimeout = 5 * time.Second
 func floorCommand(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:9101", "loopback host:port to serve the empty Check on")
+	options := fs.String("server-options", "plain", `"plain" for the options of grpc.NewServer(), or "gatehouse" for extauthz.ServerOptions() (its codec, which decodes only what a check reads)`)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	serverOptions, err := floorServerOptions(*options)
+	if err != nil {
+		return fmt.Errorf("floor: %w: %w", errUsage, err)
 	}
 	addr, err := loopbackHostPort(*listen, listenPort)
 	if err != nil {
@@ -39,15 +46,25 @@ func floorCommand(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("floor: %w", err)
 	}
-	return serveFloor(ctx, lis)
+	return serveFloor(ctx, lis, serverOptions...)
+}
+
+// floorServerOptions returns the gRPC server options that -server-options names.
+func floorServerOptions(name string) ([]grpc.ServerOption, error) {
+	switch name {
+	case "plain":
+		return nil, nil
+	case "gatehouse":
+		return extauthz.ServerOptions(), nil
+	}
+	return nil, fmt.Errorf(`invalid -server-options %q: want "plain" or "gatehouse"`, name)
 }
 
 // serveFloor serves the floor Check on lis until ctx ends, then stops
-// gracefully. It closes lis.
-func serveFloor(ctx context.Context, lis net.Listener) error {
-	// The server has the options of a plain grpc.NewServer(), so the floor
-	// measures the transport defaults that a Check server starts from.
-	srv := grpc.NewServer()
+// gracefully. It closes lis. With no options the server is a plain
+// grpc.NewServer(), the transport defaults a Check server starts from.
+func serveFloor(ctx context.Context, lis net.Listener, options ...grpc.ServerOption) error {
+	srv := grpc.NewServer(options...)
 	authv3.RegisterAuthorizationServer(srv, floorServer{})
 
 	served := make(chan error, 1)

@@ -16,8 +16,9 @@ import (
 func reportCommand(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	markdown := fs.Bool("markdown", false, "print a markdown table instead of plain text")
+	ratioTo := fs.String("ratio-to", "", "label of the reference server: also print each other server's median throughput and median per-round ratio to it")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: loadcheck report [-markdown] FILE...")
+		fmt.Fprintln(fs.Output(), "usage: loadcheck report [-markdown] [-ratio-to LABEL] FILE...")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
@@ -35,7 +36,13 @@ func reportCommand(args []string, stdout io.Writer) error {
 		}
 		records = append(records, recs...)
 	}
-	return writeReport(stdout, records, *markdown)
+	if err := writeReport(stdout, records, *markdown); err != nil {
+		return err
+	}
+	if *ratioTo == "" {
+		return nil
+	}
+	return writeRatios(stdout, *ratioTo, medianRatios(records, *ratioTo))
 }
 
 func writeReport(out io.Writer, records []record, markdown bool) error {

@@ -31,6 +31,7 @@ type runOptions struct {
 	level      levelConfig // streams is set per level
 	format     tableFormat
 	cpuProfile string
+	dialOpts   []grpc.DialOption // besides the transport credentials
 }
 
 // runCommand implements "loadcheck run".
@@ -48,7 +49,8 @@ func runCommand(ctx context.Context, args []string, stdout io.Writer) error {
 	// passthrough hands the IP address to the dialer unchanged, with no
 	// resolver in between. One ClientConn is one HTTP/2 connection, so all
 	// streams of a level are multiplexed on it.
-	conn, err := grpc.NewClient("passthrough:///"+opts.target, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	dialOpts := append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts.dialOpts...)
+	conn, err := grpc.NewClient("passthrough:///"+opts.target, dialOpts...)
 	if err != nil {
 		return fmt.Errorf("run: connect to %s: %w", opts.target, err)
 	}
@@ -83,6 +85,7 @@ type runFlags struct {
 	method, path, host, expect, label     string
 	json                                  bool
 	cpuProfile                            string
+	decode                                string
 }
 
 func parseRunFlags(args []string) (runOptions, error) {
@@ -103,6 +106,7 @@ func parseRunFlags(args []string) (runOptions, error) {
 	fs.StringVar(&f.label, "label", "", "server name in the output (default: the target)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object per level instead of a table")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the client to this file")
+	fs.StringVar(&f.decode, "decode", "status", `how much of each CheckResponse to decode: "status" (the gRPC and HTTP status codes, all that -expect needs) or "full"`)
 	if err := parseFlags(fs, args); err != nil {
 		return runOptions{}, err
 	}
@@ -136,7 +140,11 @@ func (f runFlags) validate() (runOptions, error) {
 		return runOptions{}, err
 	}
 
-	opts := runOptions{target: target, label: f.label, levels: levels, cpuProfile: f.cpuProfile}
+	dialOpts, err := decodeDialOptions(f.decode)
+	if err != nil {
+		return runOptions{}, err
+	}
+	opts := runOptions{target: target, label: f.label, levels: levels, cpuProfile: f.cpuProfile, dialOpts: dialOpts}
 	if opts.label == "" {
 		opts.label = target
 	}
@@ -152,6 +160,17 @@ func (f runFlags) validate() (runOptions, error) {
 		shape:       requestShape{method: f.method, host: f.host, path: f.path, token: token},
 	}
 	return opts, nil
+}
+
+// decodeDialOptions returns the client options that -decode names.
+func decodeDialOptions(decode string) ([]grpc.DialOption, error) {
+	switch decode {
+	case "full":
+		return nil, nil
+	case "status":
+		return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.ForceCodecV2(statusCodec{}))}, nil
+	}
+	return nil, fmt.Errorf(`invalid -decode %q: want "status" or "full"`, decode)
 }
 
 // checkBounds makes sure every level ends in bounded time and count.
