@@ -163,7 +163,7 @@ func (o *devOptions) users(ctx context.Context, log *slog.Logger) (issuer.UserSt
 	return users.NewStatic([]users.User{{Username: o.demo.username, PasswordHash: hash, Email: o.demo.username + "@example.com", Groups: []string{"demo"}}})
 }
 
-// printWelcome tells a person at a terminal what runs where and how to try it.
+// printWelcome prints which server listens where, and curl commands to try them.
 func (o *devOptions) printWelcome(w io.Writer) {
 	tokenURL := o.issuerURL + "/oauth2/token"
 	fmt.Fprintf(w, `Gatehouse dev stack

@@ -10,6 +10,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gatehouse-dev/gatehouse/internal/cli"
 	"github.com/gatehouse-dev/gatehouse/internal/serve"
 	"github.com/gatehouse-dev/gatehouse/issuer"
@@ -61,35 +63,9 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	key, err := o.key.load(log, os.ReadFile)
-	if err != nil {
-		return err
-	}
-	interval := time.Duration(o.reloadInterval)
-	clientSource, err := clients.WatchFile(ctx, o.clientsFile, interval, log)
-	if err != nil {
-		return err
-	}
-	var userStore issuer.UserStore
-	if o.usersFile != "" {
-		userStore, err = users.WatchFile(ctx, o.usersFile, interval, log)
-	} else {
-		userStore, err = users.NewStatic(nil)
-	}
-	if err != nil {
-		return err
-	}
+
 	reg := newRegistry()
-	srv, err := issuer.New(issuer.Config{
-		Issuer:          o.issuerURL,
-		Signer:          key,
-		Clients:         clientSource,
-		Users:           userStore,
-		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
-		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
-		Logger:          log,
-		Metrics:         reg,
-	})
+	srv, err := o.newServer(ctx, log, reg)
 	if err != nil {
 		return err
 	}
@@ -102,6 +78,39 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 		return err
 	}
 	return runAll(ctx, issuerTask, admin)
+}
+
+// newServer loads the signing key and starts watching the clients and
+// users files, then builds the issuer.
+func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*issuer.Server, error) {
+	key, err := o.key.load(log, os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	interval := time.Duration(o.reloadInterval)
+	clientSource, err := clients.WatchFile(ctx, o.clientsFile, interval, log)
+	if err != nil {
+		return nil, err
+	}
+	var userStore issuer.UserStore
+	if o.usersFile != "" {
+		userStore, err = users.WatchFile(ctx, o.usersFile, interval, log)
+	} else {
+		userStore, err = users.NewStatic(nil)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return issuer.New(issuer.Config{
+		Issuer:          o.issuerURL,
+		Signer:          key,
+		Clients:         clientSource,
+		Users:           userStore,
+		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
+		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
+		Logger:          log,
+		Metrics:         reg,
+	})
 }
 
 // httpTask opens address now, so that a taken port fails at start, and

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// EnvPrefix starts the environment variable that stands in for each flag:
+// EnvPrefix starts the environment variable read for each flag:
 // --issuer-url becomes GATEHOUSE_ISSUER_URL.
 const EnvPrefix = "GATEHOUSE_"
 

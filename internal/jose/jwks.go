@@ -81,9 +81,9 @@ func toJWK(k PublicKey) (JWK, error) {
 //
 // Each key must carry a "kid" and an "alg" of ES256, RS256 or EdDSA that
 // fits its key type, so that every key verifies with exactly one algorithm.
-// Keys with "use" other than "sig" are skipped; keys with a private part,
-// a duplicate "kid" or an unknown type fail the whole set, because a
-// verifier that silently drops a malformed key hides a broken issuer.
+// Keys with "use" other than "sig" are skipped. A key with a private part,
+// a duplicate "kid" or an unknown type fails the whole set: a verifier that
+// silently dropped a malformed key would hide a broken issuer.
 func ParseJWKS(data []byte) ([]PublicKey, error) {
 	var set JWKS
 	dec := json.NewDecoder(bytes.NewReader(data))

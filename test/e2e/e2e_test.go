@@ -15,6 +15,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 const (
@@ -187,6 +188,14 @@ func TestGRPCCheckEnvoyShaped(t *testing.T) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	client := authv3.NewAuthorizationClient(conn)
+
+	health, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: "envoy.service.auth.v3.Authorization"})
+	if err != nil {
+		t.Fatalf("health check: %v", err)
+	}
+	if health.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Errorf("health status = %v, want SERVING once the keys are loaded", health.GetStatus())
+	}
 
 	tests := []struct {
 		name          string

@@ -15,7 +15,7 @@ import (
 // nginxConfig puts nginx's auth_request in front of an upstream, asking the
 // gatehouse HTTP check about each request and passing the identity headers
 // on. proxy_set_header replaces any client-sent copy, and an empty value
-// drops the header, so a client cannot choose what the upstream sees.
+// drops the header, so a client cannot set the value the upstream receives.
 const nginxConfig = `
 daemon off;
 worker_processes 1;

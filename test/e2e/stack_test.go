@@ -105,7 +105,7 @@ func startDev(t *testing.T, extraArgs ...string) *devStack {
 	return s
 }
 
-// waitReady polls url until it answers 200 or the timeout passes.
+// waitReady polls url until it returns 200 or the timeout passes.
 func waitReady(t *testing.T, url string, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), timeout)
