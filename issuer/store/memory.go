@@ -2,38 +2,41 @@ package store
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"time"
 )
 
-// sweepInterval is how often Put removes expired tokens from a Memory
-// store, at most.
+// sweepInterval is how often a Memory store removes expired records, at
+// most. Put, RevokeAccessToken and RecordFailure trigger the sweep.
 const sweepInterval = time.Minute
 
-// Errors of programming mistakes in the caller, which a correct issuer
-// never causes.
-var (
-	errDuplicate      = errors.New("refresh token hash already stored")
-	errFamilyMismatch = errors.New("rotated refresh token must stay in its family")
-)
-
-// Memory is a RefreshStore in process memory, for a single issuer replica.
-// Its tokens are lost on restart, which logs every user out.
+// Memory is a Store in process memory, for a single issuer replica. Its
+// records are lost on restart, which logs every user out.
 //
 // A used token stays in the store until it expires, so that presenting it
 // again is detected as reuse rather than reported as unknown.
 type Memory struct {
-	mu        sync.Mutex
-	tokens    map[Hash]*entry
-	families  map[string][]Hash
-	lastSweep time.Time
+	mu          sync.Mutex
+	tokens      map[Hash]*entry
+	families    map[string][]Hash
+	subjects    map[string]map[string]struct{}
+	revocations []Revocation
+	revokedJTI  map[string]time.Time
+	lastCursor  uint64
+	failures    map[string]failureWindow
+	lastSweep   time.Time
 }
 
 type entry struct {
 	token RefreshToken
 	used  bool
+}
+
+// failureWindow is the failure count of one key in one window.
+type failureWindow struct {
+	count int
+	until time.Time
 }
 
 // record returns a copy of the stored token that the caller may modify.
@@ -45,7 +48,13 @@ func (e *entry) record() RefreshToken {
 
 // NewMemory returns an empty Memory store.
 func NewMemory() *Memory {
-	return &Memory{tokens: make(map[Hash]*entry), families: make(map[string][]Hash)}
+	return &Memory{
+		tokens:     make(map[Hash]*entry),
+		families:   make(map[string][]Hash),
+		subjects:   make(map[string]map[string]struct{}),
+		revokedJTI: make(map[string]time.Time),
+		failures:   make(map[string]failureWindow),
+	}
 }
 
 // Put implements RefreshStore.
@@ -58,11 +67,15 @@ func (m *Memory) Put(_ context.Context, token RefreshToken) error {
 
 func (m *Memory) putLocked(token RefreshToken) error {
 	if _, exists := m.tokens[token.Hash]; exists {
-		return errDuplicate
+		return ErrDuplicate
 	}
 	token.Scope = slices.Clone(token.Scope)
 	m.tokens[token.Hash] = &entry{token: token}
 	m.families[token.FamilyID] = append(m.families[token.FamilyID], token.Hash)
+	if m.subjects[token.Subject] == nil {
+		m.subjects[token.Subject] = make(map[string]struct{})
+	}
+	m.subjects[token.Subject][token.FamilyID] = struct{}{}
 	return nil
 }
 
@@ -86,7 +99,7 @@ func (m *Memory) Rotate(_ context.Context, old Hash, next RefreshToken) (Refresh
 		return RefreshToken{}, err
 	}
 	if next.FamilyID != e.token.FamilyID {
-		return RefreshToken{}, errFamilyMismatch
+		return RefreshToken{}, ErrFamilyMismatch
 	}
 	if err := m.putLocked(next); err != nil {
 		return RefreshToken{}, err
@@ -102,7 +115,7 @@ func (m *Memory) usableLocked(hash Hash, now time.Time) (*entry, error) {
 	if !ok {
 		return nil, ErrNotFound
 	}
-	if !now.Before(e.token.ExpiresAt) {
+	if !now.Before(e.token.Expiry()) {
 		return nil, ErrExpired
 	}
 	if e.used {
@@ -120,32 +133,28 @@ func (m *Memory) RevokeFamily(_ context.Context, familyID string) error {
 	return nil
 }
 
+// RevokeSubject implements Store.
+func (m *Memory) RevokeSubject(_ context.Context, subject string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for familyID := range m.subjects[subject] {
+		m.revokeLocked(familyID)
+	}
+	delete(m.subjects, subject)
+	return nil
+}
+
 func (m *Memory) revokeLocked(familyID string) {
 	for _, h := range m.families[familyID] {
+		m.forgetFamilyOfSubject(m.tokens[h].token.Subject, familyID)
 		delete(m.tokens, h)
 	}
 	delete(m.families, familyID)
 }
 
-// sweepLocked removes expired tokens, once per sweepInterval, so that the
-// maps do not grow with every token ever issued.
-func (m *Memory) sweepLocked(now time.Time) {
-	if now.Sub(m.lastSweep) < sweepInterval {
-		return
-	}
-	m.lastSweep = now
-	for familyID, hashes := range m.families {
-		live := slices.DeleteFunc(hashes, func(h Hash) bool {
-			if now.Before(m.tokens[h].token.ExpiresAt) {
-				return false
-			}
-			delete(m.tokens, h)
-			return true
-		})
-		if len(live) == 0 {
-			delete(m.families, familyID)
-			continue
-		}
-		m.families[familyID] = live
+func (m *Memory) forgetFamilyOfSubject(subject, familyID string) {
+	delete(m.subjects[subject], familyID)
+	if len(m.subjects[subject]) == 0 {
+		delete(m.subjects, subject)
 	}
 }

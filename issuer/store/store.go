@@ -27,6 +27,16 @@ var (
 	ErrReused = errors.New("refresh token reused")
 	// ErrExpired reports a token past its expiry.
 	ErrExpired = errors.New("refresh token expired")
+	// ErrDuplicate reports a Put or Rotate of a hash that the store
+	// already has. A correct issuer never causes it, because refresh
+	// tokens are random.
+	ErrDuplicate = errors.New("refresh token hash already stored")
+	// ErrFamilyMismatch reports a Rotate whose next token names another
+	// family than the token it replaces.
+	ErrFamilyMismatch = errors.New("rotated refresh token must stay in its family")
+	// ErrInvalidArgument reports an empty key, jti or subject, or a
+	// window or expiry that is not positive.
+	ErrInvalidArgument = errors.New("invalid store argument")
 )
 
 // RefreshToken is the stored record of one refresh token.
@@ -50,8 +60,22 @@ type RefreshToken struct {
 	// IssuedAt is when this token was issued. Put also takes it as the
 	// current time, so that the store follows the issuer's clock.
 	IssuedAt time.Time
-	// ExpiresAt ends the token's validity.
+	// ExpiresAt ends the token's validity: the absolute expiry, which
+	// rotation copies from the login's first token.
 	ExpiresAt time.Time
+	// IdleExpiresAt, when set, ends the token's validity earlier if the
+	// client does not rotate it before then: the idle expiry. Zero means
+	// no idle limit.
+	IdleExpiresAt time.Time
+}
+
+// Expiry returns the instant at which the token stops working: the
+// earlier of ExpiresAt and a non-zero IdleExpiresAt.
+func (t RefreshToken) Expiry() time.Time {
+	if t.IdleExpiresAt.IsZero() || t.ExpiresAt.Before(t.IdleExpiresAt) {
+		return t.ExpiresAt
+	}
+	return t.IdleExpiresAt
 }
 
 // RefreshStore keeps refresh tokens. Implementations are safe for
@@ -75,4 +99,65 @@ type RefreshStore interface {
 	// RevokeFamily removes every token of the family, used or not.
 	// Revoking an unknown family is not an error.
 	RevokeFamily(ctx context.Context, familyID string) error
+}
+
+// Revocation records a revoked access token by its "jti" claim.
+type Revocation struct {
+	// Cursor orders revocations. The store assigns it, and each new
+	// revocation gets a larger one than every earlier revocation.
+	Cursor uint64
+	// JTI is the "jti" claim of the revoked access token.
+	JTI string
+	// RevokedAt is when the token was revoked.
+	RevokedAt time.Time
+	// ExpiresAt is the token's own "exp". The store drops the record
+	// after it, because the token no longer validates anyway.
+	ExpiresAt time.Time
+}
+
+// RevocationStore keeps revoked access tokens until they expire, so that
+// a feed can pass them on to the token checks.
+type RevocationStore interface {
+	// RevokeAccessToken records the jti as revoked at now until
+	// expiresAt. Revoking a jti again keeps the first record. A token
+	// that expired already is not recorded, because it fails validation
+	// anyway.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt, now time.Time) error
+	// AccessTokenRevoked reports whether a revocation of jti is stored
+	// and not yet expired at now.
+	AccessTokenRevoked(ctx context.Context, jti string, now time.Time) (bool, error)
+	// ListRevocations returns at most limit unexpired revocations with a
+	// Cursor greater than after, in Cursor order. A reader passes the last
+	// Cursor it received to get only newer records, and 0 to start.
+	ListRevocations(ctx context.Context, after uint64, now time.Time, limit int) ([]Revocation, error)
+}
+
+// FailureCounter counts failed logins per key, such as a username or a
+// client address, in fixed windows. A window starts at the first failure
+// after the previous window ended, and its count is dropped when it ends.
+type FailureCounter interface {
+	// RecordFailure adds one failure for key at now and returns the count
+	// of the current window, this failure included. A new window lasts
+	// window.
+	RecordFailure(ctx context.Context, key string, window time.Duration, now time.Time) (int, error)
+	// Failures returns the count of key's window at now, or 0 when the
+	// window has ended or none started.
+	Failures(ctx context.Context, key string, now time.Time) (int, error)
+	// ResetFailures drops key's count, for example after a successful
+	// login.
+	ResetFailures(ctx context.Context, key string) error
+}
+
+// Store is all the state of the token lifecycle: refresh tokens,
+// access-token revocations and login-failure counters. Memory, bolt.Store
+// and redis.Store implement it. Implementations are safe for concurrent
+// use, and each method is atomic.
+type Store interface {
+	RefreshStore
+	RevocationStore
+	FailureCounter
+	// RevokeSubject revokes every refresh token family of the subject,
+	// for example when the user logs out everywhere or is disabled.
+	// Families that start while it runs may survive.
+	RevokeSubject(ctx context.Context, subject string) error
 }
