@@ -1,0 +1,138 @@
+package bolt_test
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
+	"github.com/gatehouse-dev/gatehouse/issuer/store/bolt"
+	"github.com/gatehouse-dev/gatehouse/issuer/store/storetest"
+	"github.com/google/go-cmp/cmp"
+)
+
+func openStore(t *testing.T, path string) *bolt.Store {
+	t.Helper()
+	s, err := bolt.Open(path, bolt.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		// A test may close the store itself, and bbolt accepts a second
+		// Close.
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return openStore(t, filepath.Join(t.TempDir(), "store.db"))
+	})
+}
+
+func TestReopenKeepsRecords(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	ctx := t.Context()
+	t0 := storetest.T0
+
+	s := openStore(t, path)
+	first := storetest.Token("first", "f1", t0.Add(time.Hour))
+	if err := s.Put(ctx, first); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	second := storetest.Successor(first, "second", t0)
+	if _, err := s.Rotate(ctx, first.Hash, second); err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if err := s.RevokeAccessToken(ctx, "jti-1", t0.Add(time.Hour), t0); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	if _, err := s.RecordFailure(ctx, "alice", time.Minute, t0); err != nil {
+		t.Fatalf("RecordFailure: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+
+	s = openStore(t, path)
+	got, err := s.Get(ctx, second.Hash, t0)
+	if err != nil {
+		t.Fatalf("Get successor after reopen: %v", err)
+	}
+	if diff := cmp.Diff(second, got); diff != "" {
+		t.Errorf("successor after reopen (-want +got):\n%s", diff)
+	}
+	revs, err := s.ListRevocations(ctx, 0, t0, 10)
+	if err != nil {
+		t.Fatalf("ListRevocations: %v", err)
+	}
+	if len(revs) != 1 || revs[0].JTI != "jti-1" {
+		t.Errorf("got revocations %+v, want jti-1 only", revs)
+	}
+	if n, err := s.Failures(ctx, "alice", t0); err != nil || n != 1 {
+		t.Errorf("Failures after reopen: got %d, %v, want 1, nil", n, err)
+	}
+	if err := s.RevokeAccessToken(ctx, "jti-2", t0.Add(time.Hour), t0); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	revs, err = s.ListRevocations(ctx, revs[0].Cursor, t0, 10)
+	if err != nil || len(revs) != 1 || revs[0].JTI != "jti-2" {
+		t.Errorf("revocations after the pre-restart cursor: got %+v, %v, want jti-2 only", revs, err)
+	}
+	if _, err := s.Get(ctx, first.Hash, t0); !errors.Is(err, store.ErrReused) {
+		t.Errorf("reuse after reopen: got error %v, want ErrReused", err)
+	}
+}
+
+func TestSweepRemovesExpired(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "store.db"))
+	ctx := t.Context()
+	t0 := storetest.T0
+
+	short := storetest.Token("short", "f1", t0.Add(time.Minute))
+	long := storetest.Token("long", "f2", t0.Add(time.Hour))
+	for _, tok := range []store.RefreshToken{short, long} {
+		if err := s.Put(ctx, tok); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
+	}
+	if err := s.RevokeAccessToken(ctx, "jti", t0.Add(time.Minute), t0); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	if _, err := s.RecordFailure(ctx, "alice", time.Minute, t0); err != nil {
+		t.Fatalf("RecordFailure: %v", err)
+	}
+
+	removed, err := s.Sweep(ctx, t0.Add(time.Minute))
+	if err != nil {
+		t.Fatalf("Sweep: %v", err)
+	}
+	if removed != 3 {
+		t.Errorf("got %d records removed, want 3", removed)
+	}
+	if _, err := s.Get(ctx, short.Hash, t0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("swept token: got error %v, want ErrNotFound", err)
+	}
+	if _, err := s.Get(ctx, long.Hash, t0); err != nil {
+		t.Errorf("live token: got error %v, want none", err)
+	}
+	if revoked, _ := s.AccessTokenRevoked(ctx, "jti", t0); revoked {
+		t.Error("swept revocation: got revoked, want it removed")
+	}
+	if removed, _ := s.Sweep(ctx, t0.Add(time.Minute)); removed != 0 {
+		t.Errorf("second sweep: got %d records removed, want 0", removed)
+	}
+}
+
+func TestOpenLockedFileTimesOut(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	openStore(t, path)
+	_, err := bolt.Open(path, bolt.Options{LockTimeout: 50 * time.Millisecond})
+	if err == nil {
+		t.Fatal("second Open of a locked file: got nil error, want a timeout")
+	}
+}
