@@ -111,7 +111,14 @@ func (k *issuerKeys) install(keys []jose.PublicKey) {
 		retireDropped(old, next)
 	}
 	k.loadOnce.Do(func() { close(k.loaded) })
-	k.log.LogAttrs(k.ctx, slog.LevelDebug, "key set installed",
+	// A first load or a changed set is worth an operator's attention,
+	// because it follows a failure or a key rotation. A periodic refresh
+	// that changes nothing is not.
+	level := slog.LevelDebug
+	if old == nil || !sameKeyIDs(old, next) {
+		level = slog.LevelInfo
+	}
+	k.log.LogAttrs(k.ctx, level, "key set installed",
 		slog.String("issuer", k.issuer), slog.Int("keys", len(keys)))
 }
 
@@ -190,4 +197,18 @@ func (k *issuerKeys) run(ctx context.Context) {
 		}
 		timer.Reset(next)
 	}
+}
+
+// sameKeyIDs reports whether two key sets hold the same key objects under
+// the same IDs.
+func sameKeyIDs(a, b *keySet) bool {
+	if len(a.keys) != len(b.keys) {
+		return false
+	}
+	for id, key := range a.keys {
+		if b.keys[id] != key {
+			return false
+		}
+	}
+	return true
 }

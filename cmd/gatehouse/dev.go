@@ -171,19 +171,21 @@ func (o *devOptions) printWelcome(w io.Writer) {
   ext_authz gRPC  %s
   HTTP check      %s
   health/metrics  %s
-
+  The check accepts tokens of this issuer with the audience %s (set with --audience).
+`, o.issuerURL, tokenURL, o.extauthz.grpcListen, o.extauthz.httpListen, o.adminListen, strings.Join(o.audiences, " or "))
+	if o.clientsFile != "" || o.usersFile != "" {
+		fmt.Fprintln(w, "\nUsers or clients come from the files given. Give the clients the audience above,\nor list theirs with --audience, so that the check accepts their tokens.")
+		return
+	}
+	fmt.Fprintf(w, `
 Get a token for the demo user:
   TOKEN=$(curl -s -u %s:%s -d grant_type=password -d username=%s -d password=%s %s \
     | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
 
 Check a request with it:
-  curl -si -H "Authorization: Bearer $TOKEN" http://%s/orders
-`, o.issuerURL, tokenURL, o.extauthz.grpcListen, o.extauthz.httpListen, o.adminListen,
-		o.demo.clientID, shown(o.demo.clientSecret, defaultDemoSecret, "$CLIENT_SECRET"), o.demo.username,
+  curl -si -H "Authorization: Bearer $TOKEN" http://%s/orders/42
+`, o.demo.clientID, shown(o.demo.clientSecret, defaultDemoSecret, "$CLIENT_SECRET"), o.demo.username,
 		shown(o.demo.password, defaultDemoPassword, "$PASSWORD"), tokenURL, o.extauthz.httpListen)
-	if o.usersFile != "" || o.clientsFile != "" {
-		fmt.Fprintln(w, "\n(The users or clients come from the files given; the demo names above may not exist.)")
-	}
 }
 
 // shown returns value when it is the built-in default, which the README

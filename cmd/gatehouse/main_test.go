@@ -58,7 +58,7 @@ func TestVersion(t *testing.T) {
 
 func TestHashSecretOutput(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := run(t.Context(), []string{"hash-secret"}, strings.NewReader("s3cret:+%\n"), &stdout, &stderr); code != 0 {
+	if code := run(t.Context(), []string{"hash-secret"}, strings.NewReader("s3cret:+%-long-enough-random\n"), &stdout, &stderr); code != 0 {
 		t.Fatalf("exit code = %d, stderr %q", code, stderr.String())
 	}
 	hash := strings.TrimSpace(stdout.String())
@@ -66,10 +66,10 @@ func TestHashSecretOutput(t *testing.T) {
 		t.Fatalf("hash = %q, want sha256:<64 hex digits>", hash)
 	}
 	c := clients.Client{SecretHashes: []string{hash}}
-	if !c.VerifySecret("s3cret:+%") {
+	if !c.VerifySecret("s3cret:+%-long-enough-random") {
 		t.Error("printed hash does not verify the secret that was piped in")
 	}
-	if c.VerifySecret("s3cret:+%\n") {
+	if c.VerifySecret("s3cret:+%-long-enough-random\n") {
 		t.Error("printed hash verifies the secret with its line ending, want the line ending stripped")
 	}
 }
@@ -86,6 +86,19 @@ func TestHashPasswordOutput(t *testing.T) {
 	ok, err := users.VerifyPassword(hash, "correct horse")
 	if err != nil || !ok {
 		t.Errorf("VerifyPassword(printed hash) = %t, %v; want true, nil", ok, err)
+	}
+}
+
+func TestHashSecretWarnsShortSecret(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"hash-secret"}, strings.NewReader("short"), &stdout, &stderr); code != 0 {
+		t.Fatalf("exit code = %d, stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "warning: the secret is 5 bytes") {
+		t.Errorf("stderr = %q, want a warning about the 5-byte secret", stderr.String())
+	}
+	if !strings.HasPrefix(stdout.String(), "sha256:") {
+		t.Errorf("stdout = %q, want the hash despite the warning", stdout.String())
 	}
 }
 

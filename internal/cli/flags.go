@@ -25,12 +25,21 @@ func NewFlagSet(command, summary string, output io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(command, flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.Usage = func() {
-		fmt.Fprintf(output, "Usage: gatehouse %s [flags]\n\n%s\n\nFlags (each also read from the environment variable shown):\n", command, summary)
+		fmt.Fprintf(output, "Usage: gatehouse %s [flags]\n\n%s\n", command, summary)
+		if hasFlags(fs) {
+			fmt.Fprintln(output, "\nFlags (each also read from the environment variable shown):")
+		}
 		fs.VisitAll(func(f *flag.Flag) {
 			fmt.Fprintf(output, "  --%s (%s)\n    \t%s%s\n", f.Name, EnvName(f.Name), f.Usage, defaultNote(f))
 		})
 	}
 	return fs
+}
+
+func hasFlags(fs *flag.FlagSet) bool {
+	found := false
+	fs.VisitAll(func(*flag.Flag) { found = true })
+	return found
 }
 
 // defaultNote returns " (default X)" for a flag whose help text does not
