@@ -136,3 +136,12 @@ func TestOpenLockedFileTimesOut(t *testing.T) {
 		t.Fatal("second Open of a locked file: got nil error, want a timeout")
 	}
 }
+
+func BenchmarkRotate(b *testing.B) {
+	s, err := bolt.Open(filepath.Join(b.TempDir(), "store.db"), bolt.Options{})
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	storetest.BenchmarkRotate(b, s)
+}

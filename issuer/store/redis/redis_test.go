@@ -90,3 +90,13 @@ func TestOpenRejectsBracePrefix(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRotate(b *testing.B) {
+	srv := startServer(b)
+	s, err := redis.Open(b.Context(), srv.options(), "")
+	if err != nil {
+		b.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	storetest.BenchmarkRotate(b, s)
+}

@@ -27,7 +27,7 @@ type server struct {
 // startServer starts redis-server on a free loopback port with its files in
 // a new temporary directory, and stops it in t.Cleanup. extra adds
 // configuration, such as persistence.
-func startServer(t *testing.T, extra ...string) *server {
+func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -45,7 +45,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	return s
 }
 
-func (s *server) start(t *testing.T, path string) {
+func (s *server) start(t testing.TB, path string) {
 	t.Helper()
 	s.logs = new(bytes.Buffer)
 	s.cmd = exec.Command(path, s.args...)
@@ -59,7 +59,7 @@ func (s *server) start(t *testing.T, path string) {
 	}
 }
 
-func (s *server) waitReady(t *testing.T) error {
+func (s *server) waitReady(t testing.TB) error {
 	client := goredis.NewClient(&goredis.Options{Addr: s.addr, DisableIdentity: true})
 	defer client.Close()
 	deadline := time.Now().Add(startupTimeout)
@@ -85,7 +85,7 @@ func (s *server) kill() {
 
 // restart kills the server and starts it again with the same port and
 // directory.
-func (s *server) restart(t *testing.T) {
+func (s *server) restart(t testing.TB) {
 	t.Helper()
 	s.kill()
 	path, err := exec.LookPath("redis-server")
@@ -96,7 +96,7 @@ func (s *server) restart(t *testing.T) {
 }
 
 // freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
