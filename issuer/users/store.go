@@ -22,12 +22,18 @@ var ErrInvalidCredentials = errors.New("invalid username or password")
 // ErrNotFound reports a username that the store does not have.
 var ErrNotFound = errors.New("user not found")
 
+// ErrUnavailable reports a user store that could not answer, such as a
+// directory server that is down or timed out. It is a temporary failure of
+// the issuer (HTTP 503), not a failed login.
+var ErrUnavailable = errors.New("user store unavailable")
+
 // Store authenticates users and looks them up. Implementations are safe for
 // concurrent use.
 type Store interface {
 	// Authenticate returns the user when password is theirs, or an error
 	// wrapping ErrInvalidCredentials for an unknown user or wrong password.
-	// Other errors mean the store failed.
+	// An error wrapping ErrUnavailable means the store could not be
+	// reached. Other errors mean the store failed.
 	Authenticate(ctx context.Context, username, password string) (User, error)
 	// Lookup returns the user, or an error wrapping ErrNotFound.
 	Lookup(ctx context.Context, username string) (User, error)
