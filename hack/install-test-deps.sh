@@ -6,6 +6,7 @@ set -euo pipefail
 
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # slapd and ldap-utils for the LDAP user store tests, which start their own
 # slapd; ldap-utils brings ldapsearch for debugging a failed run by hand.
 [ -x /usr/sbin/slapd ] || need+=(slapd)
@@ -23,8 +24,9 @@ fi
 echo "installing: ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-# policy-rc.d keeps the packages from starting a system nginx on port 80 or
-# a system slapd on port 389: the tests start their own on loopback.
+# policy-rc.d keeps the packages from starting a system nginx on port 80,
+# redis-server on port 6379 or slapd on port 389: the tests start their
+# own on loopback.
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod +x /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
