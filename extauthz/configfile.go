@@ -33,6 +33,9 @@ type FileIssuer struct {
 	JWKSURI         string   `json:"jwksURI,omitempty"`
 	JWKSFile        string   `json:"jwksFile,omitempty"`
 	RefreshInterval Duration `json:"refreshInterval,omitempty"`
+	// RevocationFeedURI is the issuer's revocation feed, such as
+	// https://auth.example.com/oauth2/revocations.
+	RevocationFeedURI string `json:"revocationFeedURI,omitempty"`
 }
 
 // Duration is a time.Duration written in a file as a Go duration string
@@ -102,11 +105,12 @@ func (fc *FileConfig) Config() Config {
 	}
 	for _, fi := range fc.Issuers {
 		cfg.Issuers = append(cfg.Issuers, IssuerConfig{
-			Issuer:          fi.Issuer,
-			Audiences:       fi.Audiences,
-			JWKSURI:         fi.JWKSURI,
-			JWKSFile:        fi.JWKSFile,
-			RefreshInterval: time.Duration(fi.RefreshInterval),
+			Issuer:            fi.Issuer,
+			Audiences:         fi.Audiences,
+			JWKSURI:           fi.JWKSURI,
+			JWKSFile:          fi.JWKSFile,
+			RefreshInterval:   time.Duration(fi.RefreshInterval),
+			RevocationFeedURI: fi.RevocationFeedURI,
 		})
 	}
 	return cfg

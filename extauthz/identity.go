@@ -24,6 +24,13 @@ type verifiedToken struct {
 	scopes    []string
 	audiences []string
 
+	// Revocation checks read these: the "jti", the "sid", the "iat" in
+	// Unix seconds, and the deny list of the token's issuer.
+	tokenID   string
+	sessionID string
+	issuedAt  int64
+	deny      *denyList
+
 	// expiresAt is the "exp" claim in Unix nanoseconds. The cache drops
 	// the entry then, even though verification allows Leeway after it.
 	expiresAt int64
@@ -66,6 +73,9 @@ func (s *Server) newVerifiedToken(c *accesstoken.Claims, scopes []string, key *v
 		scopeText: c.Scope,
 		scopes:    scopes,
 		audiences: c.Audience,
+		tokenID:   c.ID,
+		sessionID: c.SessionID,
+		issuedAt:  c.IssuedAt.Unix(),
 		expiresAt: c.ExpiresAt.UnixNano(),
 		key:       key,
 	}

@@ -55,6 +55,8 @@ type issuerKeys struct {
 	log       *slog.Logger
 	now       func() time.Time
 	metrics   refreshCounters
+	// deny holds the issuer's revoked access tokens.
+	deny *denyList
 
 	// ctx bounds the fetches. It is the context given to New.
 	ctx        context.Context

@@ -12,6 +12,8 @@ import (
 type metrics struct {
 	decisions [reasonCount]prometheus.Counter
 	refresh   *prometheus.CounterVec
+	feedUp    *prometheus.GaugeVec
+	revoked   *prometheus.GaugeVec
 }
 
 // refreshCounters are the key refresh counters of one issuer.
@@ -32,6 +34,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		Name: "gatehouse_extauthz_jwks_refresh_total",
 		Help: "Key set loads by issuer and result (success or failure).",
 	}, []string{"issuer", "result"})
+	feedUp := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_extauthz_revocation_feed_connected",
+		Help: "1 while the revocation feed of the issuer is connected and caught up, else 0.",
+	}, []string{"issuer"})
+	revoked := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatehouse_extauthz_revocations",
+		Help: "Revocations held in memory, by issuer.",
+	}, []string{"issuer"})
 	if reg != nil {
 		var err error
 		if decisions, err = register(reg, decisions); err != nil {
@@ -40,8 +50,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		if refresh, err = register(reg, refresh); err != nil {
 			return nil, err
 		}
+		if feedUp, err = register(reg, feedUp); err != nil {
+			return nil, err
+		}
+		if revoked, err = register(reg, revoked); err != nil {
+			return nil, err
+		}
 	}
-	m := &metrics{refresh: refresh}
+	m := &metrics{refresh: refresh, feedUp: feedUp, revoked: revoked}
 	for r := range reasonCount {
 		result := "deny"
 		if r.allowed() {
@@ -54,18 +70,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 
 // register registers cv. When an identical collector is already registered,
 // as with a second Server in one process, it returns that one instead.
-func register(reg prometheus.Registerer, cv *prometheus.CounterVec) (*prometheus.CounterVec, error) {
-	err := reg.Register(cv)
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
 	if err == nil {
-		return cv, nil
+		return c, nil
 	}
 	var already prometheus.AlreadyRegisteredError
 	if errors.As(err, &already) {
-		if existing, ok := already.ExistingCollector.(*prometheus.CounterVec); ok {
+		if existing, ok := already.ExistingCollector.(C); ok {
 			return existing, nil
 		}
 	}
-	return nil, fmt.Errorf("register metrics: %w", err)
+	var zero C
+	return zero, fmt.Errorf("register metrics: %w", err)
 }
 
 func (m *metrics) forIssuer(issuer string) refreshCounters {

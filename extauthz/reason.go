@@ -27,6 +27,7 @@ const (
 	reasonUnknownKey
 	reasonInvalidSignature
 	reasonExpired
+	reasonRevoked
 	reasonNotYetValid
 	reasonIssuedInFuture
 	reasonMissingClaim
@@ -71,6 +72,7 @@ var reasons = [reasonCount]reasonInfo{
 	reasonUnknownKey:           {"unknown_key", http.StatusUnauthorized, errorInvalidToken, "unknown signing key"},
 	reasonInvalidSignature:     {"invalid_signature", http.StatusUnauthorized, errorInvalidToken, "invalid signature"},
 	reasonExpired:              {"expired", http.StatusUnauthorized, errorInvalidToken, "token expired"},
+	reasonRevoked:              {"revoked", http.StatusUnauthorized, errorInvalidToken, "token revoked"},
 	reasonNotYetValid:          {"not_yet_valid", http.StatusUnauthorized, errorInvalidToken, "token not yet valid"},
 	reasonIssuedInFuture:       {"issued_in_future", http.StatusUnauthorized, errorInvalidToken, "token issued in the future"},
 	reasonMissingClaim:         {"missing_claim", http.StatusUnauthorized, errorInvalidToken, "missing required claim"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -26,6 +27,7 @@ type Server struct {
 	realmAttr     string
 	denials       [reasonCount]*denial
 	anonymousOK   *allowAnonymous
+	feeds         []*feedReader
 }
 
 // New checks cfg and returns a Server. It starts loading the key set of
@@ -66,6 +68,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	for _, ik := range s.issuerList {
 		go ik.run(ctx)
 	}
+	for i, ic := range cfg.Issuers {
+		if ic.RevocationFeedURI == "" {
+			continue
+		}
+		f := s.newFeedReader(cfg, ic, s.issuerList[i].deny)
+		s.feeds = append(s.feeds, f)
+		go f.run(ctx)
+	}
 	s.log.LogAttrs(ctx, slog.LevelInfo, "extauthz server created",
 		slog.Int("issuers", len(cfg.Issuers)), slog.Int("rules", len(cfg.Rules)), slog.Int("cacheSize", cfg.CacheSize))
 	return s, nil
@@ -77,6 +87,7 @@ func (s *Server) newIssuerKeys(ctx context.Context, cfg Config, ic IssuerConfig)
 		src = &fileSource{path: ic.JWKSFile}
 	}
 	return &issuerKeys{
+		deny:      &denyList{},
 		issuer:    ic.Issuer,
 		audiences: ic.Audiences,
 		interval:  ic.RefreshInterval,
@@ -110,4 +121,32 @@ func (s *Server) WaitReady(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// newFeedReader returns the reader of an issuer's revocation feed. Its HTTP
+// client has no overall timeout, because a feed response lasts as long as
+// the connection: the reader's idle timeout bounds a silent feed instead.
+func (s *Server) newFeedReader(cfg Config, ic IssuerConfig, deny *denyList) *feedReader {
+	return &feedReader{
+		issuer: ic.Issuer,
+		url:    ic.RevocationFeedURI,
+		client: &http.Client{Transport: cfg.HTTPClient.Transport},
+		deny:   deny,
+		log:    cfg.Logger,
+		now:    cfg.Now,
+		up:     s.metrics.feedUp.WithLabelValues(ic.Issuer),
+		size:   s.metrics.revoked.WithLabelValues(ic.Issuer),
+	}
+}
+
+// RevocationFeedsConnected reports whether every configured revocation feed
+// is connected and caught up. While one is not, its issuer's revocations
+// received so far stay enforced, but newer ones are not known.
+func (s *Server) RevocationFeedsConnected() bool {
+	for _, f := range s.feeds {
+		if !f.connected.Load() {
+			return false
+		}
+	}
+	return true
 }

@@ -55,14 +55,14 @@ func (s *Server) authenticate(ctx context.Context, token string) (*verifiedToken
 	sum := hashToken(token)
 	now := s.now()
 	if vt := s.cache.get(&sum, now.UnixNano()); vt != nil {
-		return vt, reasonAllowToken
+		return checkRevoked(vt, now.Unix())
 	}
 	vt, r := s.verify(ctx, token)
 	if vt == nil {
 		return nil, r
 	}
 	s.cache.put(&sum, vt, now.UnixNano())
-	return vt, reasonAllowToken
+	return checkRevoked(vt, now.Unix())
 }
 
 // keyPicker is the jwt key function of one verification. It records the
@@ -130,7 +130,9 @@ func (s *Server) verify(ctx context.Context, token string) (*verifiedToken, reas
 	if err != nil {
 		return nil, reasonInvalidClaim
 	}
-	return s.newVerifiedToken(claims, scopes, picker.key), reasonAllowToken
+	vt := s.newVerifiedToken(claims, scopes, picker.key)
+	vt.deny = picker.issuer.deny
+	return vt, reasonAllowToken
 }
 
 // parseErrorReason maps a jwt parse error to a deny reason.
@@ -206,4 +208,13 @@ func headerSafe(s string) bool {
 		}
 	}
 	return true
+}
+
+// checkRevoked denies a verified token that its issuer revoked. It runs on
+// cache hits too, because a revocation can arrive after verification.
+func checkRevoked(vt *verifiedToken, now int64) (*verifiedToken, reason) {
+	if vt.deny != nil && vt.deny.denied(vt, now) {
+		return nil, reasonRevoked
+	}
+	return vt, reasonAllowToken
 }

@@ -19,7 +19,11 @@ const MediaType = "application/at+jwt"
 // password and refresh_token grants and are empty for client_credentials.
 type Claims struct {
 	jwt.RegisteredClaims
-	ClientID          string   `json:"client_id"`
+	ClientID string `json:"client_id"`
+	// SessionID names the login (the refresh token family) that the token
+	// came from, so that revoking the family can revoke its access tokens.
+	// It is empty for client_credentials.
+	SessionID         string   `json:"sid,omitempty"`
 	Scope             string   `json:"scope,omitempty"`
 	AuthTime          int64    `json:"auth_time,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`
