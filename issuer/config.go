@@ -34,6 +34,9 @@ type UserStore = users.Store
 // RefreshStore keeps refresh tokens. store.Memory implements it.
 type RefreshStore = store.RefreshStore
 
+// RevocationStore keeps revoked access tokens. store.Memory implements it.
+type RevocationStore = store.RevocationStore
+
 // ErrInvalidConfig reports a Config that New cannot use.
 var ErrInvalidConfig = errors.New("invalid issuer configuration")
 
@@ -51,6 +54,10 @@ type Config struct {
 	Users UserStore
 	// Store keeps refresh tokens. Nil means a new store.Memory.
 	Store RefreshStore
+	// Revocations keeps the access tokens revoked at the revocation
+	// endpoint. Nil means Store, which must then implement RevocationStore
+	// as store.Memory does, or New fails.
+	Revocations RevocationStore
 	// AccessTokenTTL is the access token lifetime of clients that set none.
 	// Zero means DefaultAccessTokenTTL.
 	AccessTokenTTL time.Duration
@@ -70,6 +77,11 @@ type Config struct {
 func (cfg Config) withDefaults() Config {
 	if cfg.Store == nil {
 		cfg.Store = store.NewMemory()
+	}
+	if cfg.Revocations == nil {
+		// A type assertion on a nil interface yields nil, which validate
+		// reports.
+		cfg.Revocations, _ = cfg.Store.(RevocationStore)
 	}
 	if cfg.AccessTokenTTL == 0 {
 		cfg.AccessTokenTTL = DefaultAccessTokenTTL
@@ -98,6 +110,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Users == nil {
 		return errors.New("missing user store")
+	}
+	if cfg.Revocations == nil {
+		return errors.New("missing revocation store: Store does not implement RevocationStore, so set Revocations")
 	}
 	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 {
 		return fmt.Errorf("token lifetimes must be positive, got access %v and refresh %v", cfg.AccessTokenTTL, cfg.RefreshTokenTTL)

@@ -38,8 +38,14 @@ type metadata struct {
 	ResponseTypesSupported            []string `json:"response_types_supported"`
 	GrantTypesSupported               []string `json:"grant_types_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
-	SubjectTypesSupported             []string `json:"subject_types_supported,omitempty"`
-	IDTokenSigningAlgValuesSupported  []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	// The introspection endpoint leaves out "none": public clients cannot
+	// introspect.
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	RevocationEndpoint                        string   `json:"revocation_endpoint"`
+	RevocationEndpointAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	SubjectTypesSupported                     []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgValuesSupported          []string `json:"id_token_signing_alg_values_supported,omitempty"`
 }
 
 // buildMetadata returns the RFC 8414 document, or the OpenID Connect one
@@ -56,6 +62,10 @@ func (s *Server) buildMetadata(openID bool) ([]byte, error) {
 		ResponseTypesSupported:            []string{},
 		GrantTypesSupported:               grants,
 		TokenEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post", "none"},
+		IntrospectionEndpoint:             s.issuerOrigin + s.paths.introspection,
+		IntrospectionEndpointAuthMethodsSupported: []string{"client_secret_basic", "client_secret_post"},
+		RevocationEndpoint:                        s.issuerOrigin + s.paths.revocation,
+		RevocationEndpointAuthMethodsSupported:    []string{"client_secret_basic", "client_secret_post", "none"},
 	}
 	if openID {
 		doc.SubjectTypesSupported = []string{"public"}

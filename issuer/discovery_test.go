@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse-dev/gatehouse/internal/jose"
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -116,6 +117,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		{name: "no signer", change: func(c *Config) { c.Signer = nil }},
 		{name: "no clients", change: func(c *Config) { c.Clients = nil }},
 		{name: "no users", change: func(c *Config) { c.Users = nil }},
+		{name: "store without revocations", change: func(c *Config) { c.Store = refreshOnlyStore{store.NewMemory()} }},
 		{name: "negative TTL", change: func(c *Config) { c.AccessTokenTTL = -1 }},
 		{name: "signer without key ID", change: func(c *Config) { c.Signer.ID = "" }},
 		{name: "signer of wrong type", change: func(c *Config) { c.Signer.Algorithm = jose.RS256 }},
@@ -133,4 +135,16 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	if _, err := New(valid(t)); err != nil {
 		t.Errorf("New with a valid config: %v", err)
 	}
+	withRevocations := valid(t)
+	withRevocations.Store = refreshOnlyStore{store.NewMemory()}
+	withRevocations.Revocations = store.NewMemory()
+	if _, err := New(withRevocations); err != nil {
+		t.Errorf("New with a separate revocation store: %v", err)
+	}
+}
+
+// refreshOnlyStore hides every method of its store but those of
+// RefreshStore.
+type refreshOnlyStore struct {
+	store.RefreshStore
 }

@@ -4,6 +4,9 @@
 //   - POST /oauth2/token, the RFC 6749 token endpoint, with the password,
 //     client_credentials and refresh_token grants and client authentication
 //     by client_secret_basic, client_secret_post or none (public clients);
+//   - POST /oauth2/introspect (RFC 7662) and POST /oauth2/revoke
+//     (RFC 7009), which let a client describe or revoke the access and
+//     refresh tokens issued to it;
 //   - GET /oauth2/jwks, the public signing keys as an RFC 7517 key set;
 //   - GET /.well-known/oauth-authorization-server (RFC 8414) and
 //     /.well-known/openid-configuration (OpenID Connect Discovery 1.0).

@@ -78,9 +78,18 @@ func errServer(reason string, cause error) *tokenError {
 	return &tokenError{code: codeServerError, description: "internal error", status: http.StatusInternalServerError, reason: reason, cause: cause}
 }
 
-func errMethodNotAllowed() *tokenError {
-	const description = "the token endpoint accepts POST only"
+// errMethodNotAllowed rejects a method other than POST at the endpoint
+// named by endpoint, such as "token".
+func errMethodNotAllowed(endpoint string) *tokenError {
+	description := "the " + endpoint + " endpoint accepts POST only"
 	return &tokenError{code: codeInvalidRequest, description: description, status: http.StatusMethodNotAllowed, reason: description}
+}
+
+// errUnavailable is a store failure at the revocation endpoint. RFC 7009
+// §2.2.1 answers it with 503, so that the client keeps the token and
+// retries later.
+func errUnavailable(reason string, cause error) *tokenError {
+	return &tokenError{code: codeServerError, description: "internal error", status: http.StatusServiceUnavailable, reason: reason, cause: cause}
 }
 
 // errorBody is the JSON error response of RFC 6749 §5.2.

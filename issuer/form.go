@@ -24,10 +24,12 @@ const formMediaType = "application/x-www-form-urlencoded"
 // echoed.
 var knownParameters = []string{
 	"grant_type", "client_id", "client_secret", "scope", "username", "password", "refresh_token",
+	"token", "token_type_hint",
 }
 
-// tokenForm is a parsed token request body: one value per parameter, with
-// empty parameters left out as RFC 6749 §3.2 requires.
+// tokenForm is the parsed body of a token, introspection or revocation
+// request: one value per parameter, with empty parameters left out as
+// RFC 6749 §3.2 requires.
 type tokenForm map[string]string
 
 // parseTokenForm reads the parameters of a token request from its body.

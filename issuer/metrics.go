@@ -7,15 +7,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics are the token endpoint's Prometheus metrics. A nil *metrics
-// records nothing.
+// metrics are the issuer's Prometheus metrics. A nil *metrics records
+// nothing.
 type metrics struct {
 	requests *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
+	// management counts introspection and revocation requests.
+	management *prometheus.CounterVec
 }
 
 // newMetrics registers the metrics with reg, or returns nil when reg is nil.
-// Labels are the grant type and the result, never a client, user or token.
+// Labels are the grant type or endpoint and the result, never a client,
+// user or token.
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return nil, nil
@@ -30,8 +33,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to answer a token endpoint request, in seconds, by grant type.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"grant_type"}),
+		management: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatehouse_issuer_token_management_requests_total",
+			Help: "Introspection and revocation requests by endpoint and result: active, inactive, revoked, ignored, or the OAuth 2.0 error code.",
+		}, []string{"endpoint", "result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.seconds} {
+	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.management} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register issuer metrics: %w", err)
 		}
@@ -45,4 +52,11 @@ func (m *metrics) observe(grantType, result string, elapsed time.Duration) {
 	}
 	m.requests.WithLabelValues(grantType, result).Inc()
 	m.seconds.WithLabelValues(grantType).Observe(elapsed.Seconds())
+}
+
+func (m *metrics) countManagement(endpoint, result string) {
+	if m == nil {
+		return
+	}
+	m.management.WithLabelValues(endpoint, result).Inc()
 }

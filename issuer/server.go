@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
 )
 
@@ -12,6 +14,9 @@ import (
 type Server struct {
 	cfg    Config
 	signer *tokenSigner
+	// parser verifies the issuer's own access tokens for introspection and
+	// revocation.
+	parser *jwt.Parser
 	grants map[clients.GrantType]grantHandler
 	// metrics is nil when Config.Metrics is nil.
 	metrics *metrics
@@ -30,6 +35,8 @@ type Server struct {
 // endpointPaths are the request paths that the Server serves.
 type endpointPaths struct {
 	token         string
+	introspection string
+	revocation    string
 	jwks          string
 	oauthMetadata string
 	oidcMetadata  string
@@ -41,6 +48,8 @@ type endpointPaths struct {
 func newEndpointPaths(issuerPath string) endpointPaths {
 	return endpointPaths{
 		token:         issuerPath + "/oauth2/token",
+		introspection: issuerPath + "/oauth2/introspect",
+		revocation:    issuerPath + "/oauth2/revoke",
 		jwks:          issuerPath + "/oauth2/jwks",
 		oauthMetadata: "/.well-known/oauth-authorization-server" + issuerPath,
 		oidcMetadata:  issuerPath + "/.well-known/openid-configuration",
@@ -73,6 +82,7 @@ func New(cfg Config) (*Server, error) {
 		issuerOrigin:   u.Scheme + "://" + u.Host,
 		paths:          newEndpointPaths(u.Path),
 		basicChallenge: fmt.Sprintf("Basic realm=%q", cfg.Issuer),
+		parser:         newAccessTokenParser(cfg),
 	}
 	s.grants = s.grantHandlers()
 	if err := s.buildDocuments(); err != nil {
@@ -104,6 +114,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case s.paths.token:
 		s.serveToken(w, r)
+	case s.paths.introspection:
+		s.serveIntrospection(w, r)
+	case s.paths.revocation:
+		s.serveRevocation(w, r)
 	case s.paths.jwks:
 		serveDocument(w, r, s.jwks, JWKSCacheControl)
 	case s.paths.oauthMetadata:

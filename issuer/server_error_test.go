@@ -15,7 +15,8 @@ import (
 
 var errBackendDown = errors.New("backend down")
 
-// failingStore is a RefreshStore whose every call fails.
+// failingStore is a RefreshStore and RevocationStore whose every call
+// fails.
 type failingStore struct{}
 
 func (failingStore) Put(context.Context, store.RefreshToken) error { return errBackendDown }
@@ -26,6 +27,15 @@ func (failingStore) Rotate(context.Context, store.Hash, store.RefreshToken) (sto
 	return store.RefreshToken{}, errBackendDown
 }
 func (failingStore) RevokeFamily(context.Context, string) error { return errBackendDown }
+func (failingStore) RevokeAccessToken(context.Context, string, time.Time, time.Time) error {
+	return errBackendDown
+}
+func (failingStore) AccessTokenRevoked(context.Context, string, time.Time) (bool, error) {
+	return false, errBackendDown
+}
+func (failingStore) ListRevocations(context.Context, uint64, time.Time, int) ([]store.Revocation, error) {
+	return nil, errBackendDown
+}
 
 // failingUsers is a UserStore whose every call fails.
 type failingUsers struct{}

@@ -39,7 +39,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleTokenRequest(r *http.Request) tokenOutcome {
 	if r.Method != http.MethodPost {
-		return tokenOutcome{err: errMethodNotAllowed()}
+		return tokenOutcome{err: errMethodNotAllowed("token")}
 	}
 	form, terr := parseTokenForm(r)
 	if terr != nil {
