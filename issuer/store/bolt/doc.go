@@ -14,9 +14,9 @@
 //	failures     key -> record.Failures JSON
 //
 // The expiry bucket orders every record that expires by its expiry, so a
-// sweep reads only what has expired. Writes sweep at most once per
-// Options.SweepInterval of the caller's clock, and Sweep does it on
-// demand.
+// sweep reads only what has expired. Put, RevokeAccessToken and
+// RecordFailure sweep at most once per Options.SweepInterval of the
+// caller's clock, and Sweep does it on demand.
 //
 // This package must not import the issuer, extauthz or any Kubernetes
 // package.

@@ -19,8 +19,8 @@
 // so that in a Cluster they live in one slot and the script runs atomically
 // on one node. Rotation and reuse detection are one script on the family's
 // keys. Keys of tokens and failure windows expire through Redis TTLs, which
-// the store computes from the caller's clock; revocations are swept by the
-// script that adds one.
+// the store computes from the caller's clock. Expired revocations are
+// removed by the script that adds a new one.
 //
 // A Put or Rotate writes the token index and the subject set before the
 // family, in separate commands because they live in other slots. A crash

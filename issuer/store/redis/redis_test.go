@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/store/redis"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/storetest"
 	"github.com/google/go-cmp/cmp"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 func openStore(t *testing.T, srv *server, keyPrefix string) *redis.Store {
@@ -99,4 +100,38 @@ func BenchmarkRotate(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchmarkRotate(b, s)
+}
+
+func TestKeysGetTTLsAndSweep(t *testing.T) {
+	srv := startServer(t)
+	s := openStore(t, srv, "p:")
+	ctx := t.Context()
+	t0 := storetest.T0
+	if err := s.Put(ctx, storetest.Token("one", "f1", t0.Add(time.Hour))); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if err := s.RevokeAccessToken(ctx, "short", t0.Add(time.Minute), t0); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	if err := s.RevokeAccessToken(ctx, "long", t0.Add(time.Hour), t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+
+	client := goredis.NewClient(&goredis.Options{Addr: srv.addr, DisableIdentity: true})
+	defer client.Close()
+	for _, key := range []string{"p:{fam:f1}:tokens", "p:{fam:f1}:exp", "p:{sub:sub-f1}"} {
+		left, err := client.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatalf("PTTL %s: %v", key, err)
+		}
+		if left <= 59*time.Minute || left > time.Hour {
+			t.Errorf("key %s: got TTL %v, want about 1h", key, left)
+		}
+	}
+	if n, err := client.HLen(ctx, "p:{rev}:data").Result(); err != nil || n != 1 {
+		t.Errorf("revocation records after the sweep: got %d, %v, want 1, nil", n, err)
+	}
+	if n, err := client.HLen(ctx, "p:{rev}:jti").Result(); err != nil || n != 1 {
+		t.Errorf("jti index after the sweep: got %d, %v, want 1, nil", n, err)
+	}
 }

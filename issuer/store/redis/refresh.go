@@ -125,7 +125,7 @@ func (s *Store) rotate(ctx context.Context, old store.Hash, next store.RefreshTo
 	return decodeResult(result, old)
 }
 
-// missingOnRotate tells a token of another family from an unknown one,
+// missingOnRotate distinguishes a token of another family from an unknown one,
 // when the rotate script did not find the old token in next's family.
 func (s *Store) missingOnRotate(ctx context.Context, oldHex, familyID string) error {
 	owner, err := s.client.Get(ctx, s.indexKey(oldHex)).Result()

@@ -61,8 +61,8 @@ if redis.call('HEXISTS', KEYS[1], ARGV[4]) == 1 then return {'duplicate'} end
 redis.call('HSET', KEYS[1], ARGV[1], 'u' .. string.sub(result[2], 2))
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[6], ARGV[4])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, 100)
-for _, h in ipairs(gone) do
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[3], 'LIMIT', 0, 100)
+for _, h in ipairs(expired) do
   redis.call('HDEL', KEYS[1], h)
   redis.call('ZREM', KEYS[2], h)
 end
@@ -82,8 +82,8 @@ return 'ok'
 // luaSweepRevocations deletes up to 100 revocations whose expiry in ms is
 // below ARGV[1]. KEYS: seq, log, exp, data, jti.
 const luaSweepRevocations = `
-local gone = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 100)
-for _, cursor in ipairs(gone) do
+local expired = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[1], 'LIMIT', 0, 100)
+for _, cursor in ipairs(expired) do
   local data = redis.call('HGET', KEYS[4], cursor)
   if data then
     local jti = cjson.decode(data)['JTI']

@@ -12,7 +12,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// startupTimeout bounds how long a test waits for redis-server to answer.
+// startupTimeout bounds how long a test waits for redis-server to respond to PING.
 const startupTimeout = 10 * time.Second
 
 // server is a redis-server process that a test started on loopback.
@@ -55,7 +55,7 @@ func (s *server) start(t testing.TB, path string) {
 	}
 	if err := s.waitReady(t); err != nil {
 		s.kill()
-		t.Fatalf("redis-server on %s did not answer PING: %v\n%s", s.addr, err, s.logs)
+		t.Fatalf("redis-server on %s did not respond to PING: %v\n%s", s.addr, err, s.logs)
 	}
 }
 
