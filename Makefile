@@ -21,7 +21,9 @@ test-deps:
 	hack/install-test-deps.sh
 
 ## test: every test, with the real components they need installed first.
+## KUBEBUILDER_ASSETS and HELM point the Kubernetes tests at the cached tools.
 test: test-deps vet
+	kube_env="$$(hack/install-kube-tools.sh --print-env)" && eval "$$kube_env" && \
 	$(GO) test -race -count=1 ./...
 
 unit:

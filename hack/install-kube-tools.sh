@@ -195,8 +195,10 @@ install_helm() {
   trap 'rm -rf "$work"' EXIT
   log "building helm $HELM_VERSION (about 6 CPU-minutes)"
   # Built outside any module, so the project's go.mod cannot change helm's
-  # dependency versions.
+  # dependency versions. Without the -X flag `helm version` reports only the
+  # minor release (v4.3), as helm's own release build sets the rest.
   (cd "$work" && CGO_ENABLED=0 GOWORK=off GOBIN="$work" "$GO" install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v4/cmd/helm@$HELM_VERSION") >&2
   mkdir -p "$dir"
   mv "$work/helm" "$dir/helm"

@@ -4,6 +4,10 @@
 # that is already there.
 set -euo pipefail
 
+# etcd, kube-apiserver and helm for the Kubernetes tests, cached outside the
+# checkout by version.
+"$(dirname "$0")/install-kube-tools.sh"
+
 need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
