@@ -71,9 +71,9 @@ etcd_pids() {
 }
 
 # apt_install_etcd installs etcd-server without letting the package start a
-# system etcd. A policy-rc.d that exits 101 tells invoke-rc.d not to start
-# services; one that is already there (Docker images ship one) is kept. A
-# system etcd that appears during the install anyway is stopped by PID.
+# system etcd. A policy-rc.d that exits 101 makes invoke-rc.d deny every
+# service start. One that is already there (Docker images ship one) is kept.
+# A system etcd that appears during the install anyway is stopped by PID.
 apt_install_etcd() {
   if [ "$(id -u)" -ne 0 ]; then
     log "etcd-server is missing; run this script as root or install it with apt-get"
@@ -156,7 +156,8 @@ install_kube_apiserver() {
   local src start
   start=$SECONDS
   work="$(mktemp -d)"
-  # This function runs in a command substitution, so EXIT is its own end.
+  # main calls this function in a command substitution, which is a subshell,
+  # so the EXIT trap fires when the function ends.
   trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
   log "downloading k8s.io/kubernetes@$KUBE_VERSION"
   src="$(cd "$work" && GOWORK=off GOFLAGS=-mod=mod "$GO" mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
@@ -195,8 +196,8 @@ install_helm() {
   trap 'rm -rf "$work"' EXIT
   log "building helm $HELM_VERSION (about 6 CPU-minutes)"
   # Built outside any module, so the project's go.mod cannot change helm's
-  # dependency versions. Without the -X flag `helm version` reports only the
-  # minor release (v4.3), as helm's own release build sets the rest.
+  # dependency versions. Without the -X flag, `helm version` reports v4.3, the
+  # default in helm's internal/version package.
   (cd "$work" && CGO_ENABLED=0 GOWORK=off GOBIN="$work" "$GO" install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v4/cmd/helm@$HELM_VERSION") >&2

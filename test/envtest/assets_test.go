@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// installHint tells a reader how to get the tools that a failing test needs.
+// installHint is the command that installs the tools and sets the variables
+// that a failing test needs.
 const installHint = `run eval "$(hack/install-kube-tools.sh --print-env)" first (make test does)`
 
 // requireExecutable fails the test unless path is an executable file.

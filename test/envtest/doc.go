@@ -5,8 +5,8 @@
 // them.
 //
 // The tests read KUBEBUILDER_ASSETS (a folder containing etcd and
-// kube-apiserver) and HELM (the helm binary) and fail when either is unset
-// or points at nothing; `make test` sets both.
+// kube-apiserver) and HELM (the helm binary). They fail when either is unset
+// or points at no executable file. `make test` sets both.
 //
 // The package holds tests only. Nothing may import it, and it must not
 // import the gatehouse parts (extauthz, issuer, controller), so a failure
