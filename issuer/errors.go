@@ -86,8 +86,8 @@ func errMethodNotAllowed(endpoint string) *tokenError {
 }
 
 // errUnavailable is a store failure at the revocation endpoint. RFC 7009
-// §2.2.1 answers it with 503, so that the client keeps the token and
-// retries later.
+// §2.2.1 defines 503 to mean that the token still exists and the client
+// may retry later.
 func errUnavailable(reason string, cause error) *tokenError {
 	return &tokenError{code: codeServerError, description: "internal error", status: http.StatusServiceUnavailable, reason: reason, cause: cause}
 }

@@ -29,7 +29,7 @@ const (
 )
 
 // introspectionResponse is the RFC 7662 §2.2 response. An inactive token
-// gets only "active": false, so that the response tells nothing about it.
+// gets only "active": false, so that the response reveals nothing about it.
 type introspectionResponse struct {
 	Active    bool     `json:"active"`
 	Scope     string   `json:"scope,omitempty"`
@@ -81,10 +81,10 @@ func (s *Server) handleIntrospection(r *http.Request) (managementOutcome, intros
 // inactive token the reason to log.
 //
 // A client may introspect only the tokens issued to it, and gets
-// {"active":false} for any other. RFC 7662 §2.1 leaves it to the server to
-// decide which tokens a caller may see. Resource servers here validate
-// tokens through ext_authz, so no client needs other clients' tokens, and
-// answering for them would tell any client who uses every other client.
+// {"active":false} for any other. RFC 7662 §2.2 lets the server respond
+// differently to different callers. Resource servers here validate tokens
+// through ext_authz, so no client needs other clients' tokens, and their
+// claims would reveal to any client the users of every other client.
 func (s *Server) introspect(ctx context.Context, req managementRequest) (introspectionResponse, string, *tokenError) {
 	if looksLikeJWT(req.token) {
 		return s.introspectAccessToken(ctx, req.client, req.token)

@@ -19,7 +19,7 @@ import (
 
 const inactiveBody = `{"active":false}`
 
-// introspectRequest asks the introspection endpoint about token, with the
+// introspectRequest builds an introspection request for token, with the
 // client authenticated by HTTP Basic.
 func introspectRequest(clientID, secret, token string, extra ...string) tokenRequest {
 	params := append([]string{"token", token}, extra...)

@@ -41,10 +41,10 @@ type managementOutcome struct {
 // parameter. It returns the presented client ID even on failure, for the
 // log.
 //
-// The "token_type_hint" parameter is accepted and not read: an access token
-// is a JWT and a refresh token has no dot, so the token's own form tells
-// which store to search. RFC 7662 §2.1 and RFC 7009 §2.1 allow a server to
-// search every token type regardless of the hint.
+// The "token_type_hint" parameter is accepted and not read. An access token
+// is a JWT and a refresh token has no dot, so the token's format determines
+// which store to search. RFC 7662 §2.1 lets a server that detects the type
+// itself ignore the hint.
 func (s *Server) readManagementRequest(r *http.Request, endpoint string) (managementRequest, string, *tokenError) {
 	if r.Method != http.MethodPost {
 		return managementRequest{}, "", errMethodNotAllowed(endpoint)

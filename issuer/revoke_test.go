@@ -13,8 +13,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/store"
 )
 
-// revokeRequest asks the revocation endpoint to revoke token, with the
-// client authenticated by HTTP Basic.
+// revokeRequest builds a revocation request for token, with the client
+// authenticated by HTTP Basic.
 func revokeRequest(clientID, secret, token string, extra ...string) tokenRequest {
 	params := append([]string{"token", token}, extra...)
 	return tokenRequest{path: "/oauth2/revoke", body: form(params...), authorization: basic(clientID, secret)}
