@@ -71,20 +71,21 @@ func (s *Server) readManagementRequest(r *http.Request, endpoint string) (manage
 // recordManagement logs an introspection or revocation request and counts
 // it. Like record, it logs only the fields named here and never the token.
 func (s *Server) recordManagement(ctx context.Context, endpoint string, out managementOutcome) {
-	clientID := truncate(out.clientID, maxLoggedClientIDBytes)
+	attrs := []slog.Attr{
+		slog.String("endpoint", endpoint),
+		slog.String("clientID", truncate(out.clientID, maxLoggedClientIDBytes)),
+	}
 	if out.err == nil {
 		s.metrics.countManagement(endpoint, out.result)
-		s.cfg.Logger.DebugContext(ctx, "token management request done",
-			"endpoint", endpoint, "clientID", clientID, "result", out.result, "reason", out.reason)
+		attrs = append(attrs, slog.String("result", out.result))
+		if out.reason != "" {
+			attrs = append(attrs, slog.String("reason", out.reason))
+		}
+		s.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "token management request done", attrs...)
 		return
 	}
 	s.metrics.countManagement(endpoint, out.err.code)
-	attrs := []slog.Attr{
-		slog.String("endpoint", endpoint),
-		slog.String("clientID", clientID),
-		slog.String("error", out.err.code),
-		slog.String("reason", out.err.reason),
-	}
+	attrs = append(attrs, slog.String("error", out.err.code), slog.String("reason", out.err.reason))
 	if out.err.cause != nil {
 		attrs = append(attrs, slog.Any("cause", out.err.cause))
 	}
