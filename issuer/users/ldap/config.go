@@ -167,7 +167,7 @@ func (c *Config) validateURL() error {
 		return fmt.Errorf("URL %q: missing host", c.URL)
 	}
 	if (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return fmt.Errorf("URL %q: want only a scheme, host and port", c.URL)
+		return fmt.Errorf("URL %q: has a path, query or user info; give only the scheme, host and port", c.URL)
 	}
 	if c.StartTLS && u.Scheme == "ldaps" {
 		return fmt.Errorf("URL %q: StartTLS needs ldap://, because ldaps:// is already TLS", c.URL)

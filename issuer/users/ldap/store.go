@@ -14,9 +14,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/users"
 )
 
-// ErrAmbiguousUser reports a user search that matched more than one entry.
-// Authenticate wraps it together with users.ErrInvalidCredentials, and
-// Lookup alone, because such a directory or filter needs fixing.
+// ErrAmbiguousUser reports a user search that matched more than one entry,
+// which means the filter or the directory needs fixing. Authenticate wraps
+// it together with users.ErrInvalidCredentials, so the login fails like a
+// wrong password. Lookup returns it alone.
 var ErrAmbiguousUser = errors.New("user search matched more than one entry")
 
 // Store is a users.Store backed by an LDAP directory. It is safe for
@@ -100,7 +101,7 @@ func (s *Store) searchThenBind(ctx context.Context, conn *goldap.Conn, username,
 	}
 	entry, err := s.searchUser(ctx, conn, username)
 	if errors.Is(err, users.ErrNotFound) {
-		// NOTE: an unknown user skips the user bind below, so it answers
+		// NOTE: an unknown user skips the user bind below, so it fails
 		// one round trip sooner than a wrong password does.
 		return users.User{}, users.ErrInvalidCredentials
 	}
@@ -142,8 +143,8 @@ func (s *Store) directBind(ctx context.Context, conn *goldap.Conn, username, pas
 }
 
 // bindUser binds as dn and maps a rejected bind to
-// users.ErrInvalidCredentials. Servers answer invalidCredentials both for
-// a wrong password and for a DN that does not exist.
+// users.ErrInvalidCredentials. OpenLDAP returns invalidCredentials both
+// for a wrong password and for a DN that does not exist.
 func (s *Store) bindUser(ctx context.Context, conn *goldap.Conn, dn, password string) error {
 	err := conn.Bind(dn, password)
 	if err == nil {

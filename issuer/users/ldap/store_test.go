@@ -282,7 +282,7 @@ func TestDirectoryDown(t *testing.T) {
 	}
 }
 
-// silentServer accepts TCP connections on loopback and never answers, like
+// silentServer accepts TCP connections on loopback and never replies, like
 // a hung directory server.
 func silentServer(t *testing.T) string {
 	t.Helper()
