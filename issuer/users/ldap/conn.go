@@ -97,8 +97,8 @@ func (s *Store) bindService(ctx context.Context, conn *goldap.Conn) error {
 }
 
 // readSecretFile returns the content of path without trailing newlines.
-// An empty secret is an error: LDAP treats a bind with an empty password
-// as an unauthenticated bind that many servers accept.
+// An empty secret is an error, because LDAP treats a bind with an empty
+// password as an unauthenticated bind, which a server may accept.
 func readSecretFile(path string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -47,6 +47,8 @@ const slapdStartTimeout = 10 * time.Second
 type testDirectory struct {
 	// URL is the ldap:// URL of the server.
 	URL string
+	// LDAPSURL is the ldaps:// URL of the server, when it has TLS.
+	LDAPSURL string
 	// CAFile is the PEM file of the CA that signed the server's
 	// certificate, when the server has TLS.
 	CAFile string
@@ -75,8 +77,8 @@ func startDirectory(t *testing.T, withTLS bool) *testDirectory {
 	runTool(t, slapaddPath, "-f", conf, "-l", "testdata/directory.ldif")
 
 	var err error
-	for range 3 { // another process may take the free port first
-		if err = d.start(t, conf); err == nil {
+	for range 3 { // another process may take a free port first
+		if err = d.start(t, conf, withTLS); err == nil {
 			break
 		}
 	}
@@ -121,16 +123,26 @@ func runTool(t *testing.T, path string, args ...string) {
 	}
 }
 
-// start runs slapd in the foreground (-d 0) on a free loopback port and
-// waits until it accepts connections.
-func (d *testDirectory) start(t *testing.T, conf string) error {
+// start runs slapd in the foreground (-d 0) on a free loopback port, and
+// on a second one for ldaps:// with withTLS, and waits until it accepts
+// connections.
+func (d *testDirectory) start(t *testing.T, conf string, withTLS bool) error {
 	t.Helper()
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return err
 	}
+	listeners := "ldap://" + addr + "/"
+	if withTLS {
+		tlsAddr, err := freeLoopbackAddr()
+		if err != nil {
+			return err
+		}
+		listeners += " ldaps://" + tlsAddr + "/"
+		d.LDAPSURL = "ldaps://" + tlsAddr
+	}
 	var logs bytes.Buffer
-	cmd := exec.Command(slapdPath, "-f", conf, "-h", "ldap://"+addr+"/", "-d", "0")
+	cmd := exec.Command(slapdPath, "-f", conf, "-h", listeners, "-d", "0")
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		return err

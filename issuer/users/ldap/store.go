@@ -75,8 +75,8 @@ func isLoopback(host string) bool {
 // Authenticate implements users.Store. It binds as the user with password
 // and returns the claims of the user's entry. An empty password is
 // rejected before any connection is made, because LDAP treats a simple
-// bind with an empty password as an unauthenticated bind, which succeeds
-// on many servers.
+// bind with an empty password as an unauthenticated bind, which a server
+// may accept (OpenLDAP does with "allow bind_anon_dn").
 func (s *Store) Authenticate(ctx context.Context, username, password string) (users.User, error) {
 	if password == "" || checkUsername(username) != nil {
 		return users.User{}, users.ErrInvalidCredentials

@@ -346,6 +346,7 @@ func TestStartTLS(t *testing.T) {
 	d := startDirectory(t, true)
 	tests := []struct {
 		name     string
+		ldaps    bool
 		caFile   string
 		insecure bool
 		wantErr  error
@@ -354,11 +355,16 @@ func TestStartTLS(t *testing.T) {
 		{name: "trusted CA", caFile: d.CAFile},
 		{name: "unknown CA", wantErr: users.ErrUnavailable},
 		{name: "verification off", insecure: true, wantLog: "verification is disabled"},
+		{name: "ldaps trusted CA", ldaps: true, caFile: d.CAFile},
+		{name: "ldaps unknown CA", ldaps: true, wantErr: users.ErrUnavailable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := searchConfig(t, d)
-			cfg.StartTLS, cfg.CAFile, cfg.InsecureSkipVerify = true, tt.caFile, tt.insecure
+			cfg.StartTLS, cfg.CAFile, cfg.InsecureSkipVerify = !tt.ldaps, tt.caFile, tt.insecure
+			if tt.ldaps {
+				cfg.URL = d.LDAPSURL
+			}
 			s, logs := newTestStore(t, cfg)
 			_, err := s.Authenticate(t.Context(), "alice", "alice-password")
 			if !errors.Is(err, tt.wantErr) {
@@ -368,6 +374,28 @@ func TestStartTLS(t *testing.T) {
 				t.Errorf("got logs %q, want them to contain %q", logs.String(), tt.wantLog)
 			}
 		})
+	}
+}
+
+func TestEmptyPasswordNeverBinds(t *testing.T) {
+	d := startDirectory(t, false)
+	conn, err := goldap.DialURL(d.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The test directory, like many servers, accepts a DN with an empty
+	// password as an anonymous bind, so only the store's own check stops it.
+	if err := conn.UnauthenticatedBind(aliceDN); err != nil {
+		t.Fatalf("precondition: unauthenticated bind as %s: %v", aliceDN, err)
+	}
+
+	for _, cfg := range []Config{searchConfig(t, d), directConfig(d)} {
+		s, _ := newTestStore(t, cfg)
+		_, err := s.Authenticate(t.Context(), "alice", "")
+		if !errors.Is(err, users.ErrInvalidCredentials) {
+			t.Errorf("bind mode %q%q: got error %v, want ErrInvalidCredentials", cfg.SearchFilter, cfg.BindDNTemplate, err)
+		}
 	}
 }
 
