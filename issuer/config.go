@@ -64,7 +64,7 @@ type Config struct {
 	// RefreshTokenTTL is the refresh token lifetime of clients that set
 	// none. Zero means DefaultRefreshTokenTTL.
 	RefreshTokenTTL time.Duration
-	// Logger receives one line per failed token request. Nil means
+	// Logger receives one line per failed request. Nil means
 	// slog.Default().
 	Logger *slog.Logger
 	// Metrics registers the issuer's Prometheus metrics. Nil means none.

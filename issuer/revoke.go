@@ -20,12 +20,12 @@ func (s *Server) serveRevocation(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleRevocation revokes req.token if it is valid and was issued to the
-// requesting client. Otherwise it does nothing and still succeeds, because
-// RFC 7009 §2.2 specifies 200 for an invalid token, and §2.1 requires the
-// server to check that the token was issued to the client without defining
-// another response for a token that was not. Public clients may revoke
-// their tokens, because RFC 7009 §2.1 requires credentials only of
-// confidential clients.
+// requesting client. Otherwise it does nothing and still succeeds. RFC 7009
+// §2.2 specifies 200 for an invalid token. Its §2.1 requires the server to
+// check that the token was issued to the client, and defines no other
+// response for a token that was not. Public clients may revoke their
+// tokens, because RFC 7009 §2.1 requires credentials only of confidential
+// clients.
 func (s *Server) handleRevocation(r *http.Request) managementOutcome {
 	req, clientID, terr := s.readManagementRequest(r, endpointRevocation)
 	out := managementOutcome{clientID: clientID, err: terr}
