@@ -25,7 +25,7 @@ var ErrInvalidConfig = errors.New("invalid LDAP config")
 // Config configures a Store. Exactly one of BindDNTemplate (direct bind)
 // and SearchFilter (search-then-bind) must be set.
 type Config struct {
-	// URL is the directory server, "ldap://host[:port]" or
+	// URL is the address of the directory server, "ldap://host[:port]" or
 	// "ldaps://host[:port]".
 	URL string
 	// StartTLS upgrades an ldap:// connection to TLS before the first bind.

@@ -390,12 +390,21 @@ func TestEmptyPasswordNeverBinds(t *testing.T) {
 		t.Fatalf("precondition: unauthenticated bind as %s: %v", aliceDN, err)
 	}
 
-	for _, cfg := range []Config{searchConfig(t, d), directConfig(d)} {
-		s, _ := newTestStore(t, cfg)
-		_, err := s.Authenticate(t.Context(), "alice", "")
-		if !errors.Is(err, users.ErrInvalidCredentials) {
-			t.Errorf("bind mode %q%q: got error %v, want ErrInvalidCredentials", cfg.SearchFilter, cfg.BindDNTemplate, err)
-		}
+	tests := []struct {
+		name string
+		cfg  Config
+	}{
+		{name: "search then bind", cfg: searchConfig(t, d)},
+		{name: "direct bind", cfg: directConfig(d)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestStore(t, tt.cfg)
+			_, err := s.Authenticate(t.Context(), "alice", "")
+			if !errors.Is(err, users.ErrInvalidCredentials) {
+				t.Errorf("got error %v, want ErrInvalidCredentials", err)
+			}
+		})
 	}
 }
 
