@@ -12,9 +12,9 @@ need=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # slapd and ldap-utils for the LDAP user store tests, which start their own
-# slapd; ldap-utils brings ldapsearch for debugging a failed run by hand.
+# slapd and load its groups with ldapadd from ldap-utils.
 [ -x /usr/sbin/slapd ] || need+=(slapd)
-command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
+command -v ldapadd >/dev/null 2>&1 || need+=(ldap-utils)
 
 if [ "${#need[@]}" -eq 0 ]; then
   echo "test dependencies present"

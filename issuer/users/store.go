@@ -22,9 +22,9 @@ var ErrInvalidCredentials = errors.New("invalid username or password")
 // ErrNotFound reports a username that the store does not have.
 var ErrNotFound = errors.New("user not found")
 
-// ErrUnavailable reports a user store that could not answer, such as a
-// directory server that is down or timed out. It is a temporary failure of
-// the issuer (HTTP 503), not a failed login.
+// ErrUnavailable reports a user store that could not serve the request,
+// such as a directory server that is down or timed out. It is a temporary
+// failure of the issuer (HTTP 503), not a failed login.
 var ErrUnavailable = errors.New("user store unavailable")
 
 // Store authenticates users and looks them up. Implementations are safe for
