@@ -58,11 +58,20 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 	}
 
 	now := s.cfg.Now()
-	resp, terr := s.issueAccessToken(client, userSubject(user, now), granted, now)
-	if terr != nil || !client.AllowsGrant(clients.GrantRefreshToken) {
-		return resp, terr
+	who := userSubject(user, now)
+	if !client.AllowsGrant(clients.GrantRefreshToken) {
+		return s.issueAccessToken(client, who, granted, now)
 	}
-	resp.RefreshToken, terr = s.startRefreshFamily(ctx, client, user, granted, now)
+	// The family ID exists before the access token, which carries it as
+	// "sid" so that revoking the family reaches this token too.
+	if who.sessionID, err = randomString(familyIDBytes); err != nil {
+		return nil, errServer("create refresh token family", err)
+	}
+	resp, terr := s.issueAccessToken(client, who, granted, now)
+	if terr != nil {
+		return nil, terr
+	}
+	resp.RefreshToken, terr = s.startRefreshFamily(ctx, client, user, granted, who.sessionID, now)
 	if terr != nil {
 		return nil, terr
 	}
@@ -71,11 +80,7 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 
 // startRefreshFamily stores the first refresh token of a new login and
 // returns it.
-func (s *Server) startRefreshFamily(ctx context.Context, client clients.Client, user users.User, granted []string, now time.Time) (string, *tokenError) {
-	family, err := randomString(familyIDBytes)
-	if err != nil {
-		return "", errServer("create refresh token family", err)
-	}
+func (s *Server) startRefreshFamily(ctx context.Context, client clients.Client, user users.User, granted []string, family string, now time.Time) (string, *tokenError) {
 	record := store.RefreshToken{
 		FamilyID:  family,
 		ClientID:  client.ID,
@@ -124,11 +129,11 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 	hash := store.HashToken(raw)
 	old, err := s.cfg.Store.Get(ctx, hash, now)
 	if err != nil {
-		return nil, refreshStoreError(err)
+		return nil, s.refreshFailed(ctx, old, err)
 	}
 	if old.ClientID != client.ID {
 		// The token leaked to another client, so the login is compromised.
-		s.revokeFamily(ctx, old.FamilyID)
+		s.revokeFamily(ctx, old)
 		return nil, errInvalidGrant("refresh token is invalid", "refresh token of another client, family revoked")
 	}
 	granted, terr := resolveScope(form["scope"], intersectScopes(old.Scope, client.Scopes))
@@ -140,7 +145,9 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 		return nil, terr
 	}
 
-	resp, terr := s.issueAccessToken(client, userSubject(user, old.AuthTime), granted, now)
+	who := userSubject(user, old.AuthTime)
+	who.sessionID = old.FamilyID
+	resp, terr := s.issueAccessToken(client, who, granted, now)
 	if terr != nil {
 		return nil, terr
 	}
@@ -150,8 +157,8 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 	if err != nil {
 		return nil, errServer("create refresh token", err)
 	}
-	if _, err := s.cfg.Store.Rotate(ctx, hash, next); err != nil {
-		return nil, refreshStoreError(err)
+	if rotated, err := s.cfg.Store.Rotate(ctx, hash, next); err != nil {
+		return nil, s.refreshFailed(ctx, rotated, err)
 	}
 	resp.RefreshToken = newRaw
 	return resp, nil
@@ -163,7 +170,7 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 func (s *Server) currentUser(ctx context.Context, token store.RefreshToken) (users.User, *tokenError) {
 	user, err := s.cfg.Users.Lookup(ctx, token.Username)
 	if errors.Is(err, users.ErrNotFound) || err == nil && user.Subject != token.Subject {
-		s.revokeFamily(ctx, token.FamilyID)
+		s.revokeFamily(ctx, token)
 		return users.User{}, errInvalidGrant("refresh token is invalid", "user no longer exists, family revoked")
 	}
 	if err != nil {
@@ -172,10 +179,45 @@ func (s *Server) currentUser(ctx context.Context, token store.RefreshToken) (use
 	return user, nil
 }
 
-func (s *Server) revokeFamily(ctx context.Context, familyID string) {
-	if err := s.cfg.Store.RevokeFamily(ctx, familyID); err != nil {
-		s.cfg.Logger.ErrorContext(ctx, "refresh token family revocation failed", "error", err)
+// revokeFamily ends a login: its refresh tokens and, through the
+// revocation feed, the access tokens that carry its "sid".
+func (s *Server) revokeFamily(ctx context.Context, token store.RefreshToken) {
+	if err := s.cfg.Store.RevokeFamily(ctx, token.FamilyID); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "refresh token family revocation failed", "familyID", token.FamilyID, "error", err)
 	}
+	s.revokeSession(ctx, token)
+}
+
+// revokeSession records that the access tokens of a family are revoked.
+// The record lasts as long as any access token can, so it outlives every
+// token the family was issued.
+func (s *Server) revokeSession(ctx context.Context, token store.RefreshToken) {
+	now := s.cfg.Now()
+	key := store.SessionRevocationKey(token.FamilyID)
+	if err := s.cfg.Revocations.RevokeAccessToken(ctx, key, now.Add(s.accessTokenTTLOf(token.ClientID)), now); err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "access token revocation of a family failed", "familyID", token.FamilyID, "error", err)
+	}
+}
+
+// accessTokenTTLOf returns the longest lifetime of the client's access
+// tokens: its own, the issuer's, or the largest allowed when the client is
+// gone and its lifetime unknown.
+func (s *Server) accessTokenTTLOf(clientID string) time.Duration {
+	client, ok := s.cfg.Clients.Client(clientID)
+	if !ok {
+		return max(s.cfg.AccessTokenTTL, clients.MaxAccessTokenTTL)
+	}
+	return cmp.Or(client.AccessTokenTTL, s.cfg.AccessTokenTTL)
+}
+
+// refreshFailed maps a store error of the refresh grant. A reused token
+// means the family leaked: the store has revoked its refresh tokens, and
+// its access tokens are revoked here.
+func (s *Server) refreshFailed(ctx context.Context, record store.RefreshToken, err error) *tokenError {
+	if errors.Is(err, store.ErrReused) && record.FamilyID != "" {
+		s.revokeSession(ctx, record)
+	}
+	return refreshStoreError(err)
 }
 
 // refreshStoreError maps a RefreshStore error to the token endpoint error.

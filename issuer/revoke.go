@@ -85,6 +85,7 @@ func (s *Server) revokeRefreshToken(ctx context.Context, client clients.Client, 
 	if err := s.cfg.Store.RevokeFamily(ctx, record.FamilyID); err != nil {
 		return "", errUnavailable("refresh token family revocation failed", err)
 	}
+	s.revokeSession(ctx, record)
 	return "", nil
 }
 

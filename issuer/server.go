@@ -30,6 +30,8 @@ type Server struct {
 	oauthMetadata []byte
 	oidcMetadata  []byte
 	jwks          []byte
+	// feed serves the revocation feed that ext_authz servers follow.
+	feed *revocationFeed
 }
 
 // endpointPaths are the request paths that the Server serves.
@@ -37,6 +39,7 @@ type endpointPaths struct {
 	token         string
 	introspection string
 	revocation    string
+	feed          string
 	jwks          string
 	oauthMetadata string
 	oidcMetadata  string
@@ -50,6 +53,7 @@ func newEndpointPaths(issuerPath string) endpointPaths {
 		token:         issuerPath + "/oauth2/token",
 		introspection: issuerPath + "/oauth2/introspect",
 		revocation:    issuerPath + "/oauth2/revoke",
+		feed:          issuerPath + "/oauth2/revocations",
 		jwks:          issuerPath + "/oauth2/jwks",
 		oauthMetadata: "/.well-known/oauth-authorization-server" + issuerPath,
 		oidcMetadata:  issuerPath + "/.well-known/openid-configuration",
@@ -85,6 +89,7 @@ func New(cfg Config) (*Server, error) {
 		parser:         newAccessTokenParser(cfg),
 	}
 	s.grants = s.grantHandlers()
+	s.feed = newRevocationFeed(cfg.Revocations, cfg.Now, cfg.Logger)
 	if err := s.buildDocuments(); err != nil {
 		return nil, err
 	}
@@ -118,6 +123,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.serveIntrospection(w, r)
 	case s.paths.revocation:
 		s.serveRevocation(w, r)
+	case s.paths.feed:
+		s.serveFeed(w, r)
 	case s.paths.jwks:
 		serveDocument(w, r, s.jwks, JWKSCacheControl)
 	case s.paths.oauthMetadata:
@@ -127,4 +134,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		http.NotFound(w, r)
 	}
+}
+
+// serveFeed serves the revocation feed to GET requests.
+func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		http.Error(w, "method not allowed: use GET", http.StatusMethodNotAllowed)
+		return
+	}
+	s.feed.ServeHTTP(w, r)
 }

@@ -74,6 +74,9 @@ type accessTokenSubject struct {
 	// authTime is when the user entered their password. Zero for
 	// client_credentials.
 	authTime time.Time
+	// sessionID is the refresh token family, the "sid" claim. Empty when
+	// the token starts no family.
+	sessionID string
 }
 
 // newClaims builds the claims of an access token issued at now.
@@ -95,6 +98,7 @@ func (s *Server) newClaims(client clients.Client, who accessTokenSubject, scopes
 		},
 		ClientID:          client.ID,
 		Scope:             scopes,
+		SessionID:         who.sessionID,
 		PreferredUsername: who.username,
 		Email:             who.email,
 		Groups:            who.groups,

@@ -156,7 +156,12 @@ func TestPasswordGrant(t *testing.T) {
 		t.Errorf("got refresh token of length %d, want 43", len(resp.RefreshToken))
 	}
 	_, claims := env.verify(t, resp.AccessToken, "demo-api")
+	// 16 random bytes are 22 characters of unpadded base64url.
+	if len(claims.SessionID) != 22 {
+		t.Errorf("got sid %q, want the 22-character refresh token family ID", claims.SessionID)
+	}
 	want := &accesstoken.Claims{
+		SessionID: claims.SessionID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    testIssuer,
 			Subject:   "sub-demo",

@@ -29,6 +29,11 @@ var GrantTypes = []GrantType{GrantPassword, GrantClientCredentials, GrantRefresh
 // secretHashPrefix starts every entry of Client.SecretHashes.
 const secretHashPrefix = "sha256:"
 
+// MaxAccessTokenTTL bounds a client's access token lifetime. A revoked
+// access token stays on every ext_authz deny list for this long at most, and
+// a longer-lived bearer token is a liability that revocation cannot fix.
+const MaxAccessTokenTTL = 24 * time.Hour
+
 // maxClientIDLength bounds client IDs, which appear in logs and tokens.
 const maxClientIDLength = 255
 
@@ -126,8 +131,8 @@ func (c *Client) validate() error {
 	if err := validateAudiences(c.Audiences); err != nil {
 		return err
 	}
-	if c.AccessTokenTTL < 0 {
-		return fmt.Errorf("accessTokenTTL: %v is negative", c.AccessTokenTTL)
+	if c.AccessTokenTTL < 0 || c.AccessTokenTTL > MaxAccessTokenTTL {
+		return fmt.Errorf("accessTokenTTL: %v is outside 0 to %v", c.AccessTokenTTL, MaxAccessTokenTTL)
 	}
 	if c.RefreshTokenTTL < 0 {
 		return fmt.Errorf("refreshTokenTTL: %v is negative", c.RefreshTokenTTL)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -84,6 +85,9 @@ func (m *Memory) Get(_ context.Context, hash Hash, now time.Time) (RefreshToken,
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, err := m.usableLocked(hash, now)
+	if errors.Is(err, ErrReused) {
+		return e.record(), err
+	}
 	if err != nil {
 		return RefreshToken{}, err
 	}
@@ -95,6 +99,9 @@ func (m *Memory) Rotate(_ context.Context, old Hash, next RefreshToken) (Refresh
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, err := m.usableLocked(old, next.IssuedAt)
+	if errors.Is(err, ErrReused) {
+		return e.record(), err
+	}
 	if err != nil {
 		return RefreshToken{}, err
 	}
@@ -120,7 +127,7 @@ func (m *Memory) usableLocked(hash Hash, now time.Time) (*entry, error) {
 	}
 	if e.used {
 		m.revokeLocked(e.token.FamilyID)
-		return nil, ErrReused
+		return e, ErrReused
 	}
 	return e, nil
 }

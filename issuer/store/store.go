@@ -87,7 +87,8 @@ type RefreshStore interface {
 	// Get returns the record of an unused token without using it up, so
 	// that the caller can check the request before it rotates the token.
 	// A token that was already rotated makes Get revoke its family and
-	// return ErrReused. An unknown or revoked token returns ErrNotFound,
+	// return ErrReused with the token's record, whose FamilyID lets the
+	// caller revoke the access tokens of the family too. An unknown or revoked token returns ErrNotFound,
 	// and an expired one ErrExpired.
 	Get(ctx context.Context, hash Hash, now time.Time) (RefreshToken, error)
 	// Rotate marks the token with hash old as used and stores next, in

@@ -41,7 +41,7 @@ func (s *Store) Get(_ context.Context, hash store.Hash, now time.Time) (store.Re
 		return err
 	})
 	if errors.Is(err, store.ErrReused) {
-		return store.RefreshToken{}, errors.Join(err, s.update(func(tx *bbolt.Tx) error {
+		return rec.RefreshToken(hash), errors.Join(err, s.update(func(tx *bbolt.Tx) error {
 			return revokeFamily(tx, rec.FamilyID)
 		}))
 	}
@@ -72,6 +72,9 @@ func (s *Store) Rotate(_ context.Context, old store.Hash, next store.RefreshToke
 		rec.Used = true
 		return putRecord(tx, old, rec)
 	})
+	if errors.Is(err, store.ErrReused) {
+		return rec.RefreshToken(old), err
+	}
 	if err != nil {
 		return store.RefreshToken{}, err
 	}

@@ -107,6 +107,9 @@ func (s *Store) Rotate(ctx context.Context, old store.Hash, next store.RefreshTo
 		// The index entry of a token that was not stored would read as
 		// unknown anyway; deleting it only saves memory.
 		s.client.Del(context.WithoutCancel(ctx), s.indexKey(nextHex))
+		if errors.Is(err, store.ErrReused) {
+			return rec, err
+		}
 		return store.RefreshToken{}, err
 	}
 	return rec, nil
@@ -180,7 +183,7 @@ func decodeResult(result []string, hash store.Hash) (store.RefreshToken, error) 
 	case statusExpired:
 		return store.RefreshToken{}, store.ErrExpired
 	case statusReused:
-		return store.RefreshToken{}, store.ErrReused
+		return reusedRecord(result, hash)
 	case statusDuplicate:
 		return store.RefreshToken{}, store.ErrDuplicate
 	default:
@@ -218,4 +221,18 @@ func nanos(t time.Time) string {
 // millis returns t in Unix milliseconds, as a decimal string.
 func millis(t time.Time) string {
 	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// reusedRecord returns the record that the script sent with a "reused"
+// status, and store.ErrReused, so the caller can revoke what the family
+// issued. A result without the record still reports the reuse.
+func reusedRecord(result []string, hash store.Hash) (store.RefreshToken, error) {
+	if len(result) != 2 || len(result[1]) < valueHeader {
+		return store.RefreshToken{}, store.ErrReused
+	}
+	rec, err := record.DecodeToken([]byte(result[1][valueHeader:]))
+	if err != nil {
+		return store.RefreshToken{}, store.ErrReused
+	}
+	return rec.RefreshToken(hash), store.ErrReused
 }

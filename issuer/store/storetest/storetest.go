@@ -208,16 +208,25 @@ func checkFamilyRevoked(t *testing.T, s store.Store) {
 }
 
 func testReuseByGet(t *testing.T, s store.Store) {
-	prepareReuse(t, s)
-	wantGetErr(t, s, "first", T0, store.ErrReused)
+	first := prepareReuse(t, s)
+	rec, err := s.Get(t.Context(), first.Hash, T0)
+	if !errors.Is(err, store.ErrReused) {
+		t.Fatalf("Get of a used token: got error %v, want ErrReused", err)
+	}
+	if rec.FamilyID != first.FamilyID {
+		t.Errorf("Get of a used token: got family %q, want %q with ErrReused", rec.FamilyID, first.FamilyID)
+	}
 	checkFamilyRevoked(t, s)
 }
 
 func testReuseByRotate(t *testing.T, s store.Store) {
 	first := prepareReuse(t, s)
-	_, err := s.Rotate(t.Context(), first.Hash, Successor(first, "third", T0))
+	rec, err := s.Rotate(t.Context(), first.Hash, Successor(first, "third", T0))
 	if !errors.Is(err, store.ErrReused) {
 		t.Fatalf("Rotate of a used token: got error %v, want ErrReused", err)
+	}
+	if rec.FamilyID != first.FamilyID {
+		t.Errorf("Rotate of a used token: got family %q, want %q with ErrReused", rec.FamilyID, first.FamilyID)
 	}
 	checkFamilyRevoked(t, s)
 }
