@@ -8,13 +8,14 @@ import (
 // OAuth 2.0 error codes of the token endpoint (RFC 6749 §5.2), plus
 // server_error for a failure on the issuer's side.
 const (
-	codeInvalidRequest       = "invalid_request"
-	codeInvalidClient        = "invalid_client"
-	codeInvalidGrant         = "invalid_grant"
-	codeUnauthorizedClient   = "unauthorized_client"
-	codeUnsupportedGrantType = "unsupported_grant_type"
-	codeInvalidScope         = "invalid_scope"
-	codeServerError          = "server_error"
+	codeInvalidRequest         = "invalid_request"
+	codeInvalidClient          = "invalid_client"
+	codeInvalidGrant           = "invalid_grant"
+	codeUnauthorizedClient     = "unauthorized_client"
+	codeUnsupportedGrantType   = "unsupported_grant_type"
+	codeInvalidScope           = "invalid_scope"
+	codeServerError            = "server_error"
+	codeTemporarilyUnavailable = "temporarily_unavailable"
 )
 
 // tokenError describes a failed token request. It contains the OAuth 2.0
@@ -90,6 +91,19 @@ func errMethodNotAllowed(endpoint string) *tokenError {
 // may retry later.
 func errUnavailable(reason string, cause error) *tokenError {
 	return &tokenError{code: codeServerError, description: "internal error", status: http.StatusServiceUnavailable, reason: reason, cause: cause}
+}
+
+// errDirectoryUnavailable reports a user store that cannot be reached, such
+// as an LDAP server that is down. The request may succeed later, so it gets
+// 503 with "temporarily_unavailable" (RFC 6749 §4.1.2.1), never a token.
+func errDirectoryUnavailable(cause error) *tokenError {
+	return &tokenError{
+		code:        codeTemporarilyUnavailable,
+		description: "the user directory is unavailable, try again later",
+		status:      http.StatusServiceUnavailable,
+		reason:      "user store unavailable",
+		cause:       cause,
+	}
 }
 
 // errorBody is the JSON error response of RFC 6749 §5.2.

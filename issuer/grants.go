@@ -53,6 +53,9 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 	if errors.Is(err, users.ErrInvalidCredentials) {
 		return nil, errInvalidGrant("invalid username or password", "invalid username or password")
 	}
+	if errors.Is(err, users.ErrUnavailable) {
+		return nil, errDirectoryUnavailable(err)
+	}
 	if err != nil {
 		return nil, errServer("user store failed", err)
 	}
@@ -169,6 +172,9 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 // belongs to another subject, ends the token's family.
 func (s *Server) currentUser(ctx context.Context, token store.RefreshToken) (users.User, *tokenError) {
 	user, err := s.cfg.Users.Lookup(ctx, token.Username)
+	if errors.Is(err, users.ErrUnavailable) {
+		return users.User{}, errDirectoryUnavailable(err)
+	}
 	if errors.Is(err, users.ErrNotFound) || err == nil && user.Subject != token.Subject {
 		s.revokeFamily(ctx, token)
 		return users.User{}, errInvalidGrant("refresh token is invalid", "user no longer exists, family revoked")

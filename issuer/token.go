@@ -112,7 +112,7 @@ func logLevel(code string) slog.Level {
 	switch code {
 	case codeInvalidClient, codeInvalidGrant:
 		return slog.LevelWarn
-	case codeServerError:
+	case codeServerError, codeTemporarilyUnavailable:
 		return slog.LevelError
 	}
 	return slog.LevelInfo
