@@ -104,7 +104,11 @@ func (o *devOptions) start(ctx context.Context, log *slog.Logger) ([]task, error
 	if err != nil && o.extauthz.configFile != "" {
 		return nil, err
 	}
-	cfg.Issuers = append(cfg.Issuers, extauthz.IssuerConfig{Issuer: o.issuerURL, Audiences: o.audiences})
+	cfg.Issuers = append(cfg.Issuers, extauthz.IssuerConfig{
+		Issuer:            o.issuerURL,
+		Audiences:         o.audiences,
+		RevocationFeedURI: o.issuerURL + "/oauth2/revocations",
+	})
 	cfg.Logger, cfg.Metrics = log, reg
 	srv, tasks, err := o.extauthz.start(ctx, log, cfg)
 	if err != nil {

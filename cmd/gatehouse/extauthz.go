@@ -34,6 +34,7 @@ type extauthzOptions struct {
 	audiences     cli.StringList
 	jwksURI       string
 	jwksFile      string
+	feedURI       string
 	leeway        time.Duration
 	cacheSize     int
 	maxTokenBytes int
@@ -56,6 +57,7 @@ func (o *extauthzOptions) addIssuerFlags(fs *flag.FlagSet) {
 	fs.Var(&o.audiences, "audience", "audience accepted from --issuer-url; repeat the flag or separate with commas")
 	fs.StringVar(&o.jwksURI, "jwks-uri", "", "JWKS URL of --issuer-url (default: read from its RFC 8414 metadata)")
 	fs.StringVar(&o.jwksFile, "jwks-file", "", "local JWKS file for --issuer-url instead of fetching keys")
+	fs.StringVar(&o.feedURI, "revocation-feed-uri", "", "revocation feed of --issuer-url, such as https://auth.example.com/oauth2/revocations; revoked access tokens are denied within about a second (default: revocations are not followed)")
 }
 
 // config merges the configuration file and the flags.
@@ -71,6 +73,7 @@ func (o *extauthzOptions) config() (extauthz.Config, error) {
 	if o.issuerURL != "" {
 		cfg.Issuers = append(cfg.Issuers, extauthz.IssuerConfig{
 			Issuer: o.issuerURL, Audiences: o.audiences, JWKSURI: o.jwksURI, JWKSFile: o.jwksFile,
+			RevocationFeedURI: o.feedURI,
 		})
 	}
 	if len(cfg.Issuers) == 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/serve"
 	"github.com/gatehouse-dev/gatehouse/issuer"
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
 	"github.com/gatehouse-dev/gatehouse/issuer/users"
 )
 
@@ -30,6 +31,8 @@ type issuerOptions struct {
 	accessTokenTTL  cli.PositiveDuration
 	refreshTokenTTL cli.PositiveDuration
 	key             signingKeyOptions
+	store           storeOptions
+	ldap            ldapOptions
 	log             cli.LogOptions
 }
 
@@ -46,6 +49,8 @@ func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
 	fs.Var(&o.accessTokenTTL, "access-token-ttl", "access token lifetime for clients that set none, as a Go duration (default 10m)")
 	fs.Var(&o.refreshTokenTTL, "refresh-token-ttl", "refresh token lifetime for clients that set none, as a Go duration (default 24h)")
 	o.key.addFlags(fs)
+	o.store.addFlags(fs, "embedded")
+	o.ldap.addFlags(fs)
 	o.log.AddFlags(fs)
 }
 
@@ -59,13 +64,21 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if o.issuerURL == "" || o.clientsFile == "" {
 		return errors.New("--issuer-url and --clients-file are required")
 	}
+	if o.usersFile != "" && o.ldap.enabled() {
+		return errors.New("--users-file and --ldap-url both name a user store: use one")
+	}
 	log, err := o.log.NewLogger(stderr)
 	if err != nil {
 		return err
 	}
 
+	st, closer, err := o.store.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(log, "store", closer)
 	reg := newRegistry()
-	srv, err := o.newServer(ctx, log, reg)
+	srv, err := o.newServer(ctx, log, reg, st)
 	if err != nil {
 		return err
 	}
@@ -82,7 +95,7 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 
 // newServer loads the signing key and starts watching the clients and
 // users files, then builds the issuer.
-func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (*issuer.Server, error) {
+func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, st store.Store) (*issuer.Server, error) {
 	key, err := o.key.load(log, os.ReadFile)
 	if err != nil {
 		return nil, err
@@ -93,9 +106,12 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 		return nil, err
 	}
 	var userStore issuer.UserStore
-	if o.usersFile != "" {
+	switch {
+	case o.ldap.enabled():
+		userStore, err = o.ldap.open(log)
+	case o.usersFile != "":
 		userStore, err = users.WatchFile(ctx, o.usersFile, interval, log)
-	} else {
+	default:
 		userStore, err = users.NewStatic(nil)
 	}
 	if err != nil {
@@ -106,6 +122,7 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 		Signer:          key,
 		Clients:         clientSource,
 		Users:           userStore,
+		Store:           st,
 		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
 		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
 		Logger:          log,
@@ -121,4 +138,11 @@ func httpTask(ctx context.Context, log *slog.Logger, name, address string, handl
 		return nil, err
 	}
 	return func(ctx context.Context) error { return serve.HTTP(ctx, log, name, l, handler) }, nil
+}
+
+// closeLogged closes c and logs a failure, for deferred cleanup at exit.
+func closeLogged(log *slog.Logger, what string, c io.Closer) {
+	if err := c.Close(); err != nil {
+		log.Error("close failed", "what", what, "error", err)
+	}
 }

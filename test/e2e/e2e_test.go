@@ -189,13 +189,7 @@ func TestGRPCCheckEnvoyShaped(t *testing.T) {
 	t.Cleanup(func() { conn.Close() })
 	client := authv3.NewAuthorizationClient(conn)
 
-	health, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{Service: "envoy.service.auth.v3.Authorization"})
-	if err != nil {
-		t.Fatalf("health check: %v", err)
-	}
-	if health.GetStatus() != healthpb.HealthCheckResponse_SERVING {
-		t.Errorf("health status = %v, want SERVING once the keys are loaded", health.GetStatus())
-	}
+	waitServing(t, conn)
 
 	tests := []struct {
 		name          string
@@ -354,5 +348,26 @@ func TestClientCredentialsToken(t *testing.T) {
 	}
 	if got := resp.Header.Get("X-Auth-Subject"); got != demoClient {
 		t.Errorf("X-Auth-Subject = %q, want the client ID %q", got, demoClient)
+	}
+}
+
+// waitServing waits until the gRPC health service reports the Check service
+// as serving, which follows the server's readiness within about a second.
+func waitServing(t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	health := healthpb.NewHealthClient(conn)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := health.Check(t.Context(), &healthpb.HealthCheckRequest{Service: "envoy.service.auth.v3.Authorization"})
+		if err != nil {
+			t.Fatalf("health check: %v", err)
+		}
+		if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("health status = %v after 5s, want SERVING once the keys are loaded", resp.GetStatus())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

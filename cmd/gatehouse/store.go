@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
+	"github.com/gatehouse-dev/gatehouse/issuer/store/bolt"
+	"github.com/gatehouse-dev/gatehouse/issuer/store/redis"
+)
+
+// storeOptions are the flags that choose where the issuer keeps refresh
+// tokens, revocations and login-failure counters.
+type storeOptions struct {
+	kind              string
+	path              string
+	redisAddresses    cli.StringList
+	redisMasterName   string
+	redisUsername     string
+	redisPasswordFile string
+	redisDB           int
+	redisPrefix       string
+}
+
+func (o *storeOptions) addFlags(fs *flag.FlagSet, defaultKind string) {
+	fs.StringVar(&o.kind, "store", defaultKind, `where refresh tokens, revocations and login-failure counters live: "embedded" (a file, one issuer replica), "redis" (several replicas) or "memory" (lost on restart)`)
+	fs.StringVar(&o.path, "store-path", "gatehouse.db", "file of the embedded store")
+	fs.Var(&o.redisAddresses, "redis-address", "Redis host:port; repeat or separate with commas for Cluster or Sentinel addresses")
+	fs.StringVar(&o.redisMasterName, "redis-master-name", "", "Sentinel master name; set it when --redis-address lists Sentinels")
+	fs.StringVar(&o.redisUsername, "redis-username", "", "Redis ACL username")
+	fs.StringVar(&o.redisPasswordFile, "redis-password-file", "", "file holding the Redis password, such as a mounted Secret")
+	fs.IntVar(&o.redisDB, "redis-db", 0, "Redis database number (single server and Sentinel only)")
+	fs.StringVar(&o.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several issuers can share a server")
+}
+
+// nopCloser closes nothing, for the memory store.
+type nopCloser struct{}
+
+func (nopCloser) Close() error { return nil }
+
+// open opens the store the flags name, with the Closer that releases it.
+func (o *storeOptions) open(ctx context.Context) (store.Store, io.Closer, error) {
+	switch o.kind {
+	case "memory":
+		return store.NewMemory(), nopCloser{}, nil
+	case "embedded":
+		s, err := bolt.Open(o.path, bolt.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open --store-path %s: %w", o.path, err)
+		}
+		return s, s, nil
+	case "redis":
+		return o.openRedis(ctx)
+	}
+	return nil, nil, fmt.Errorf(`invalid --store %q: use "embedded", "redis" or "memory"`, o.kind)
+}
+
+func (o *storeOptions) openRedis(ctx context.Context) (store.Store, io.Closer, error) {
+	if len(o.redisAddresses) == 0 {
+		return nil, nil, fmt.Errorf("--store=redis needs --redis-address")
+	}
+	opts := &goredis.UniversalOptions{
+		Addrs:      o.redisAddresses,
+		MasterName: o.redisMasterName,
+		Username:   o.redisUsername,
+		DB:         o.redisDB,
+	}
+	if o.redisPasswordFile != "" {
+		b, err := os.ReadFile(o.redisPasswordFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read --redis-password-file: %w", err)
+		}
+		opts.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	s, err := redis.Open(ctx, opts, o.redisPrefix)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Redis at %s: %w", strings.Join(o.redisAddresses, ","), err)
+	}
+	return s, s, nil
+}
