@@ -64,6 +64,12 @@ type Config struct {
 	// RefreshTokenTTL is the refresh token lifetime of clients that set
 	// none. Zero means DefaultRefreshTokenTTL.
 	RefreshTokenTTL time.Duration
+	// Failures counts failed password grants for Lockout. Nil means Store,
+	// when it implements store.FailureCounter.
+	Failures store.FailureCounter
+	// Lockout slows down and locks out password guessing. It is on unless
+	// Lockout.Disabled is set.
+	Lockout LockoutPolicy
 	// Logger receives one line per failed request. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -83,6 +89,10 @@ func (cfg Config) withDefaults() Config {
 		// reports.
 		cfg.Revocations, _ = cfg.Store.(RevocationStore)
 	}
+	if cfg.Failures == nil {
+		cfg.Failures, _ = cfg.Store.(store.FailureCounter)
+	}
+	cfg.Lockout = cfg.Lockout.withDefaults()
 	if cfg.AccessTokenTTL == 0 {
 		cfg.AccessTokenTTL = DefaultAccessTokenTTL
 	}
@@ -113,6 +123,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Revocations == nil {
 		return errors.New("missing revocation store: Store does not implement RevocationStore, so set Revocations")
+	}
+	if !cfg.Lockout.Disabled && cfg.Failures == nil {
+		return errors.New("missing failure counter: Store does not implement store.FailureCounter, so set Failures or disable Lockout")
 	}
 	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 {
 		return fmt.Errorf("token lifetimes must be positive, got access %v and refresh %v", cfg.AccessTokenTTL, cfg.RefreshTokenTTL)

@@ -138,8 +138,18 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 	withRevocations := valid(t)
 	withRevocations.Store = refreshOnlyStore{store.NewMemory()}
 	withRevocations.Revocations = store.NewMemory()
+	withRevocations.Failures = store.NewMemory()
 	if _, err := New(withRevocations); err != nil {
 		t.Errorf("New with a separate revocation store: %v", err)
+	}
+	withoutCounter := withRevocations
+	withoutCounter.Failures = nil
+	if _, err := New(withoutCounter); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("New with lockout on and no failure counter: got error %v, want ErrInvalidConfig", err)
+	}
+	withoutCounter.Lockout.Disabled = true
+	if _, err := New(withoutCounter); err != nil {
+		t.Errorf("New with lockout off and no failure counter: %v", err)
 	}
 }
 

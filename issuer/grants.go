@@ -49,15 +49,9 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 		return nil, terr
 	}
 
-	user, err := s.cfg.Users.Authenticate(ctx, username, password)
-	if errors.Is(err, users.ErrInvalidCredentials) {
-		return nil, errInvalidGrant("invalid username or password", "invalid username or password")
-	}
-	if errors.Is(err, users.ErrUnavailable) {
-		return nil, errDirectoryUnavailable(err)
-	}
-	if err != nil {
-		return nil, errServer("user store failed", err)
+	user, terr := s.authenticateUser(ctx, username, password)
+	if terr != nil {
+		return nil, terr
 	}
 
 	now := s.cfg.Now()
@@ -67,9 +61,11 @@ func (s *Server) passwordGrant(ctx context.Context, client clients.Client, form 
 	}
 	// The family ID exists before the access token, which carries it as
 	// "sid" so that revoking the family reaches this token too.
-	if who.sessionID, err = randomString(familyIDBytes); err != nil {
+	sessionID, err := randomString(familyIDBytes)
+	if err != nil {
 		return nil, errServer("create refresh token family", err)
 	}
+	who.sessionID = sessionID
 	resp, terr := s.issueAccessToken(client, who, granted, now)
 	if terr != nil {
 		return nil, terr
@@ -278,4 +274,62 @@ func (s *Server) issueAccessToken(client clients.Client, who accessTokenSubject,
 		ExpiresIn:   int64(ttl / time.Second),
 		Scope:       scope.Join(granted),
 	}, nil
+}
+
+// authenticateUser checks a password under the lockout policy. A locked
+// username or address gets the answer of a wrong password, so the three
+// cases look the same to the client.
+func (s *Server) authenticateUser(ctx context.Context, username, password string) (users.User, *tokenError) {
+	wrong := errInvalidGrant("invalid username or password", "invalid username or password")
+	if s.lockout != nil {
+		locked, err := s.lockout.check(ctx, username, clientAddress(ctx))
+		if err != nil {
+			return users.User{}, errServer("failure counter failed", err)
+		}
+		if locked {
+			s.metrics.countLocked()
+			wrong.reason = "username or client address locked"
+			return users.User{}, wrong
+		}
+	}
+	start := time.Now()
+	user, err := s.cfg.Users.Authenticate(ctx, username, password)
+	switch {
+	case errors.Is(err, users.ErrInvalidCredentials):
+		s.passwordFailed(ctx, username, time.Since(start))
+		return users.User{}, wrong
+	case errors.Is(err, users.ErrUnavailable):
+		return users.User{}, errDirectoryUnavailable(err)
+	case err != nil:
+		return users.User{}, errServer("user store failed", err)
+	}
+	if s.lockout != nil {
+		s.lockout.observeVerify(time.Since(start))
+		if err := s.lockout.succeeded(ctx, username); err != nil {
+			s.cfg.Logger.ErrorContext(ctx, "reset of login failures failed", "error", err)
+		}
+	}
+	return user, nil
+}
+
+// passwordFailed counts a wrong password and logs a new lock.
+func (s *Server) passwordFailed(ctx context.Context, username string, took time.Duration) {
+	if s.lockout == nil {
+		return
+	}
+	s.lockout.observeVerify(took)
+	address := clientAddress(ctx)
+	userLocked, addrLocked, err := s.lockout.failed(ctx, username, address)
+	if err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "count of a login failure failed", "error", err)
+		return
+	}
+	if userLocked {
+		s.metrics.countLockout("username")
+		s.cfg.Logger.WarnContext(ctx, "username locked after repeated login failures", "username", username, "window", s.cfg.Lockout.Window)
+	}
+	if addrLocked {
+		s.metrics.countLockout("address")
+		s.cfg.Logger.WarnContext(ctx, "client address locked after repeated login failures", "clientAddress", address, "window", s.cfg.Lockout.Window)
+	}
 }

@@ -14,6 +14,10 @@ type metrics struct {
 	seconds  *prometheus.HistogramVec
 	// management counts introspection and revocation requests.
 	management *prometheus.CounterVec
+	// lockouts counts new locks by key kind, and locked the attempts
+	// rejected because of a lock.
+	lockouts *prometheus.CounterVec
+	locked   prometheus.Counter
 }
 
 // newMetrics registers the metrics with reg, or returns nil when reg is nil.
@@ -38,7 +42,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Introspection and revocation requests by endpoint and result: active, inactive, revoked, ignored, or the OAuth 2.0 error code.",
 		}, []string{"endpoint", "result"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.management} {
+	m.lockouts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatehouse_issuer_lockouts_total",
+		Help: "Usernames or client addresses locked after repeated password failures, by key (username or address).",
+	}, []string{"key"})
+	m.locked = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "gatehouse_issuer_locked_attempts_total",
+		Help: "Password grants rejected because the username or client address was locked.",
+	})
+	for _, c := range []prometheus.Collector{m.requests, m.seconds, m.management, m.lockouts, m.locked} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register issuer metrics: %w", err)
 		}
@@ -59,4 +71,18 @@ func (m *metrics) countManagement(endpoint, result string) {
 		return
 	}
 	m.management.WithLabelValues(endpoint, result).Inc()
+}
+
+func (m *metrics) countLockout(key string) {
+	if m == nil {
+		return
+	}
+	m.lockouts.WithLabelValues(key).Inc()
+}
+
+func (m *metrics) countLocked() {
+	if m == nil {
+		return
+	}
+	m.locked.Inc()
 }

@@ -32,6 +32,8 @@ type Server struct {
 	jwks          []byte
 	// feed serves the revocation feed that ext_authz servers follow.
 	feed *revocationFeed
+	// lockout is nil when Config.Lockout is disabled.
+	lockout *lockout
 }
 
 // endpointPaths are the request paths that the Server serves.
@@ -90,6 +92,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.grants = s.grantHandlers()
 	s.feed = newRevocationFeed(cfg.Revocations, cfg.Now, cfg.Logger)
+	if !cfg.Lockout.Disabled {
+		s.lockout = &lockout{policy: cfg.Lockout, counter: cfg.Failures, now: cfg.Now, sleep: sleepContext}
+	}
 	if err := s.buildDocuments(); err != nil {
 		return nil, err
 	}

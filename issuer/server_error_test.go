@@ -56,12 +56,12 @@ func TestBackendFailuresAreServerErrors(t *testing.T) {
 	}{
 		{
 			name:   "refresh store Put",
-			option: func(c *Config) { c.Store = failingStore{} },
+			option: func(c *Config) { c.Store, c.Failures = failingStore{}, store.NewMemory() },
 			req:    tokenRequest{body: form("grant_type", "password", "username", "demo", "password", demoPassword), authorization: basic("conf", confSecret)},
 		},
 		{
 			name:   "refresh store Get",
-			option: func(c *Config) { c.Store = failingStore{} },
+			option: func(c *Config) { c.Store, c.Failures = failingStore{}, store.NewMemory() },
 			req:    refreshRequest("conf", confSecret, "any-token"),
 		},
 		{

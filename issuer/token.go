@@ -57,7 +57,7 @@ func (s *Server) handleTokenRequest(r *http.Request) tokenOutcome {
 		out.err = terr
 		return out
 	}
-	out.resp, out.err = s.runGrant(r.Context(), client, form)
+	out.resp, out.err = s.runGrant(withClientAddress(r), client, form)
 	return out
 }
 

@@ -32,6 +32,7 @@ type issuerOptions struct {
 	refreshTokenTTL cli.PositiveDuration
 	key             signingKeyOptions
 	store           storeOptions
+	lockout         issuer.LockoutPolicy
 	ldap            ldapOptions
 	log             cli.LogOptions
 }
@@ -50,6 +51,10 @@ func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
 	fs.Var(&o.refreshTokenTTL, "refresh-token-ttl", "refresh token lifetime for clients that set none, as a Go duration (default 24h)")
 	o.key.addFlags(fs)
 	o.store.addFlags(fs, "embedded")
+	fs.BoolVar(&o.lockout.Disabled, "lockout-disabled", false, "turn off the back-off and lockout of password guessing")
+	fs.DurationVar(&o.lockout.Window, "lockout-window", 15*time.Minute, "how long failed password grants are counted, and the longest lock, as a Go duration")
+	fs.IntVar(&o.lockout.LockAfter, "lockout-after", 10, "failed password grants of one username within the window that lock it")
+	fs.IntVar(&o.lockout.LockAfterPerAddress, "lockout-after-per-address", 100, "failed password grants from one client address within the window that lock it")
 	o.ldap.addFlags(fs)
 	o.log.AddFlags(fs)
 }
@@ -123,6 +128,7 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 		Clients:         clientSource,
 		Users:           userStore,
 		Store:           st,
+		Lockout:         o.lockout,
 		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
 		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
 		Logger:          log,
