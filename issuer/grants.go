@@ -90,6 +90,7 @@ func (s *Server) startRefreshFamily(ctx context.Context, client clients.Client, 
 		IssuedAt:  now,
 		ExpiresAt: now.Add(cmp.Or(client.RefreshTokenTTL, s.cfg.RefreshTokenTTL)),
 	}
+	record.IdleExpiresAt = idleExpiry(client, now)
 	raw, err := newRefreshToken(&record)
 	if err != nil {
 		return "", errServer("create refresh token", err)
@@ -152,6 +153,7 @@ func (s *Server) refreshTokenGrant(ctx context.Context, client clients.Client, f
 	}
 	next := old
 	next.IssuedAt = now
+	next.IdleExpiresAt = idleExpiry(client, now)
 	newRaw, err := newRefreshToken(&next)
 	if err != nil {
 		return nil, errServer("create refresh token", err)
@@ -332,4 +334,13 @@ func (s *Server) passwordFailed(ctx context.Context, username string, took time.
 		s.metrics.countLockout("address")
 		s.cfg.Logger.WarnContext(ctx, "client address locked after repeated login failures", "clientAddress", address, "window", s.cfg.Lockout.Window)
 	}
+}
+
+// idleExpiry returns when a refresh token issued at now lapses unused, or
+// zero when the client sets no idle lifetime.
+func idleExpiry(client clients.Client, now time.Time) time.Time {
+	if client.RefreshIdleTTL == 0 {
+		return time.Time{}
+	}
+	return now.Add(client.RefreshIdleTTL)
 }

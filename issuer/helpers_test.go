@@ -53,6 +53,8 @@ func testClients(t testing.TB) *clients.Static {
 			Scopes: []string{"orders:read"}, Audiences: []string{"demo-api"}},
 		{ID: "public", Public: true, GrantTypes: []clients.GrantType{clients.GrantPassword, clients.GrantRefreshToken},
 			Scopes: []string{"openid", "orders:read"}, Audiences: []string{"demo-api"}, RefreshTokenTTL: time.Hour},
+		{ID: "idle", SecretHashes: []string{clients.HashSecret(confSecret)}, GrantTypes: all,
+			Scopes: []string{"openid"}, Audiences: []string{"demo-api"}, RefreshIdleTTL: time.Hour},
 		{ID: "no-refresh", SecretHashes: []string{clients.HashSecret(confSecret)}, GrantTypes: []clients.GrantType{clients.GrantPassword},
 			Scopes: []string{"openid"}, Audiences: []string{"demo-api"}},
 	})

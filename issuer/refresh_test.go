@@ -155,3 +155,29 @@ func TestRefreshSeesUpdatedUser(t *testing.T) {
 		t.Errorf("groups mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestRefreshIdleLifetime(t *testing.T) {
+	env := newTestEnv(t, jose.ES256)
+	login := env.issue(t, tokenRequest{
+		body:          form("grant_type", "password", "username", "demo", "password", demoPassword),
+		authorization: basic("idle", confSecret),
+	})
+	// Each use within the idle lifetime starts it again.
+	current := login.RefreshToken
+	for i := range 2 {
+		env.clock.Advance(50 * time.Minute)
+		next := env.issue(t, refreshRequest("idle", confSecret, current))
+		if next.RefreshToken == "" {
+			t.Fatalf("refresh %d within the idle lifetime returned no refresh token", i+1)
+		}
+		current = next.RefreshToken
+	}
+	env.clock.Advance(61 * time.Minute)
+	rec := env.do(t, refreshRequest("idle", confSecret, current))
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("refresh after an hour unused: status = %d, want 400", rec.Code)
+	}
+	if want := `{"error":"invalid_grant","error_description":"refresh token has expired"}`; rec.Body.String() != want {
+		t.Errorf("body = %s, want %s", rec.Body.String(), want)
+	}
+}

@@ -62,6 +62,9 @@ type Client struct {
 	// RefreshTokenTTL overrides the issuer's refresh token lifetime when
 	// non-zero.
 	RefreshTokenTTL time.Duration
+	// RefreshIdleTTL, when non-zero, ends a login whose refresh token is
+	// not used for this long, before its absolute RefreshTokenTTL.
+	RefreshIdleTTL time.Duration
 }
 
 // HashSecret returns the SecretHashes entry for secret.
@@ -136,6 +139,9 @@ func (c *Client) validate() error {
 	}
 	if c.RefreshTokenTTL < 0 {
 		return fmt.Errorf("refreshTokenTTL: %v is negative", c.RefreshTokenTTL)
+	}
+	if c.RefreshIdleTTL < 0 {
+		return fmt.Errorf("refreshTokenIdleTTL: %v is negative", c.RefreshIdleTTL)
 	}
 	return nil
 }

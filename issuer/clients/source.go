@@ -109,6 +109,7 @@ type fileClient struct {
 	Audiences       []string    `json:"audiences"`
 	AccessTokenTTL  duration    `json:"accessTokenTTL"`
 	RefreshTokenTTL duration    `json:"refreshTokenTTL"`
+	RefreshIdleTTL  duration    `json:"refreshTokenIdleTTL"`
 }
 
 func (fc fileClient) client() Client {
@@ -121,5 +122,6 @@ func (fc fileClient) client() Client {
 		Audiences:       fc.Audiences,
 		AccessTokenTTL:  time.Duration(fc.AccessTokenTTL),
 		RefreshTokenTTL: time.Duration(fc.RefreshTokenTTL),
+		RefreshIdleTTL:  time.Duration(fc.RefreshIdleTTL),
 	}
 }
