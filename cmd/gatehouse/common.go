@@ -40,13 +40,13 @@ func runAll(ctx context.Context, tasks ...task) error {
 }
 
 // adminTask serves health, readiness and metrics on address.
-func adminTask(ctx context.Context, log *slog.Logger, address string, reg *prometheus.Registry, ready func() bool) (task, error) {
+func adminTask(ctx context.Context, log *slog.Logger, address string, reg *prometheus.Registry, readiness serve.Readiness) (task, error) {
 	l, err := serve.Listen(ctx, "admin", address)
 	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) error {
-		return serve.HTTP(ctx, log, "admin", l, serve.AdminHandler(reg, ready))
+		return serve.HTTP(ctx, log, "admin", l, serve.AdminHandler(reg, readiness))
 	}, nil
 }
 

@@ -114,7 +114,7 @@ func (o *devOptions) start(ctx context.Context, log *slog.Logger) ([]task, error
 	if err != nil {
 		return nil, err
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, srv.Ready)
+	admin, err := adminTask(ctx, log, o.adminListen, reg, extauthzReadiness(srv))
 	if err != nil {
 		return nil, err
 	}

@@ -185,9 +185,24 @@ func runExtAuthz(ctx context.Context, args []string, _ io.Reader, _, stderr io.W
 	if err != nil {
 		return err
 	}
-	admin, err := adminTask(ctx, log, adminListen, reg, srv.Ready)
+	admin, err := adminTask(ctx, log, adminListen, reg, extauthzReadiness(srv))
 	if err != nil {
 		return err
 	}
 	return runAll(ctx, append(tasks, admin)...)
+}
+
+// extauthzReadiness is ready once every issuer's keys are loaded. A
+// revocation feed that is down leaves it ready, because the revocations
+// received so far stay enforced, but /readyz says so.
+func extauthzReadiness(srv *extauthz.Server) serve.Readiness {
+	return serve.Readiness{
+		Ready: srv.Ready,
+		Warnings: func() []string {
+			if srv.RevocationFeedsConnected() {
+				return nil
+			}
+			return []string{"revocation feed not connected: enforcing the revocations received so far"}
+		},
+	}
 }

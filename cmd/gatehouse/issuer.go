@@ -91,7 +91,7 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, nil)
+	admin, err := adminTask(ctx, log, o.adminListen, reg, serve.Readiness{})
 	if err != nil {
 		return err
 	}

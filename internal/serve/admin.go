@@ -7,19 +7,33 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// AdminHandler serves /healthz (the process is up), /readyz (ready reports
-// true) and /metrics (gatherer in the Prometheus text format).
-func AdminHandler(gatherer prometheus.Gatherer, ready func() bool) http.Handler {
+// Readiness says whether a process can take traffic, and why it may be
+// degraded while it still can: each warning is one line of /readyz.
+type Readiness struct {
+	Ready    func() bool
+	Warnings func() []string
+}
+
+// AdminHandler serves /healthz (the process is up), /readyz (200 while
+// r.Ready reports true, with r.Warnings below "ok") and /metrics (gatherer
+// in the Prometheus text format).
+func AdminHandler(gatherer prometheus.Gatherer, r Readiness) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writePlain(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if ready != nil && !ready() {
+		if r.Ready != nil && !r.Ready() {
 			writePlain(w, http.StatusServiceUnavailable, "not ready\n")
 			return
 		}
-		writePlain(w, http.StatusOK, "ok\n")
+		body := "ok\n"
+		if r.Warnings != nil {
+			for _, warning := range r.Warnings() {
+				body += "warning: " + warning + "\n"
+			}
+		}
+		writePlain(w, http.StatusOK, body)
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	return mux

@@ -13,7 +13,13 @@ import (
 )
 
 func TestAdminReadiness(t *testing.T) {
-	var ready atomic.Bool
+	var ready, degraded atomic.Bool
+	warnings := func() []string {
+		if degraded.Load() {
+			return []string{"feed down"}
+		}
+		return nil
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_test_total", Help: "Test counter."}))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -22,25 +28,30 @@ func TestAdminReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- HTTP(ctx, slog.New(slog.DiscardHandler), "admin", l, AdminHandler(reg, ready.Load)) }()
+	go func() { done <- HTTP(ctx, slog.New(slog.DiscardHandler), "admin", l, AdminHandler(reg, Readiness{Ready: ready.Load, Warnings: warnings})) }()
 	base := "http://" + l.Addr().String()
 
 	checks := []struct {
 		name       string
 		path       string
 		setReady   bool
+		degrade    bool
 		wantStatus int
 		wantBody   string
 	}{
 		{name: "health while not ready", path: "/healthz", wantStatus: http.StatusOK, wantBody: "ok\n"},
 		{name: "not ready", path: "/readyz", wantStatus: http.StatusServiceUnavailable, wantBody: "not ready\n"},
 		{name: "ready", path: "/readyz", setReady: true, wantStatus: http.StatusOK, wantBody: "ok\n"},
+		{name: "ready with warning", path: "/readyz", degrade: true, wantStatus: http.StatusOK, wantBody: "ok\nwarning: feed down\n"},
 		{name: "metrics", path: "/metrics", wantStatus: http.StatusOK},
 		{name: "unknown path", path: "/nope", wantStatus: http.StatusNotFound},
 	}
 	for _, c := range checks {
 		if c.setReady {
 			ready.Store(true)
+		}
+		if c.degrade {
+			degraded.Store(true)
 		}
 		status, body := get(t, base+c.path)
 		if status != c.wantStatus {
