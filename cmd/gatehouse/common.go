@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,14 +40,24 @@ func runAll(ctx context.Context, tasks ...task) error {
 	return g.Wait()
 }
 
-// adminTask serves health, readiness and metrics on address.
-func adminTask(ctx context.Context, log *slog.Logger, address string, reg *prometheus.Registry, readiness serve.Readiness) (task, error) {
+// adminTask serves health, readiness and metrics on address, and the extra
+// handlers by path pattern.
+func adminTask(ctx context.Context, log *slog.Logger, address string, reg *prometheus.Registry, readiness serve.Readiness, extra map[string]http.Handler) (task, error) {
 	l, err := serve.Listen(ctx, "admin", address)
 	if err != nil {
 		return nil, err
 	}
+	handler := serve.AdminHandler(reg, readiness)
+	if len(extra) > 0 {
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		for pattern, h := range extra {
+			mux.Handle(pattern, h)
+		}
+		handler = mux
+	}
 	return func(ctx context.Context) error {
-		return serve.HTTP(ctx, log, "admin", l, serve.AdminHandler(reg, readiness))
+		return serve.HTTP(ctx, log, "admin", l, handler)
 	}, nil
 }
 

@@ -114,7 +114,7 @@ func (o *devOptions) start(ctx context.Context, log *slog.Logger) ([]task, error
 	if err != nil {
 		return nil, err
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, extauthzReadiness(srv))
+	admin, err := adminTask(ctx, log, o.adminListen, reg, extauthzReadiness(srv), nil)
 	if err != nil {
 		return nil, err
 	}

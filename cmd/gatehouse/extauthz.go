@@ -185,7 +185,7 @@ func runExtAuthz(ctx context.Context, args []string, _ io.Reader, _, stderr io.W
 	if err != nil {
 		return err
 	}
-	admin, err := adminTask(ctx, log, adminListen, reg, extauthzReadiness(srv))
+	admin, err := adminTask(ctx, log, adminListen, reg, extauthzReadiness(srv), nil)
 	if err != nil {
 		return err
 	}

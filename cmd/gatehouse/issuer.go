@@ -33,8 +33,11 @@ type issuerOptions struct {
 	key             signingKeyOptions
 	store           storeOptions
 	lockout         issuer.LockoutPolicy
-	ldap            ldapOptions
-	log             cli.LogOptions
+	// adminSubjectRevocation serves POST /admin/revoke-subject on the
+	// admin address.
+	adminSubjectRevocation bool
+	ldap                   ldapOptions
+	log                    cli.LogOptions
 }
 
 func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
@@ -51,6 +54,7 @@ func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
 	fs.Var(&o.refreshTokenTTL, "refresh-token-ttl", "refresh token lifetime for clients that set none, as a Go duration (default 24h)")
 	o.key.addFlags(fs)
 	o.store.addFlags(fs, "embedded")
+	fs.BoolVar(&o.adminSubjectRevocation, "admin-subject-revocation", false, "serve POST /admin/revoke-subject (form field subject) on --admin-listen, which ends every login of a user; it authenticates nobody, so keep that address private")
 	fs.BoolVar(&o.lockout.Disabled, "lockout-disabled", false, "turn off the back-off and lockout of password guessing")
 	fs.DurationVar(&o.lockout.Window, "lockout-window", 15*time.Minute, "how long failed password grants are counted, and the longest lock, as a Go duration")
 	fs.IntVar(&o.lockout.LockAfter, "lockout-after", 10, "failed password grants of one username within the window that lock it")
@@ -91,7 +95,11 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, serve.Readiness{})
+	var extra map[string]http.Handler
+	if o.adminSubjectRevocation {
+		extra = map[string]http.Handler{"/admin/revoke-subject": srv.SubjectRevocationHandler()}
+	}
+	admin, err := adminTask(ctx, log, o.adminListen, reg, serve.Readiness{}, extra)
 	if err != nil {
 		return err
 	}
