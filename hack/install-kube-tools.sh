@@ -114,6 +114,15 @@ stop_new_etcd() {
   done
 }
 
+# place_binary copies the file $1 to $2 through a temporary name in the same
+# folder, so an interrupted copy never leaves a partial binary at $2, which
+# the next run would take as installed.
+place_binary() {
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.tmp"
+  mv "$2.tmp" "$2"
+}
+
 # NOTE: kube-apiserver v1.37.2 logs at start that etcd 3.4.23 does not
 # support RequestWatchProgress, a feature that etcd 3.5 clusters have. CRDs,
 # CEL rules and Secrets work, but watch-cache behaviour may differ from 3.5.
@@ -129,9 +138,7 @@ install_etcd() {
     log "installing etcd-server $version with apt-get"
     apt_install_etcd
   fi
-  mkdir -p "$dir"
-  cp /usr/bin/etcd "$dir/etcd.tmp"
-  mv "$dir/etcd.tmp" "$dir/etcd"
+  place_binary /usr/bin/etcd "$dir/etcd"
   log "etcd $version in $dir"
   echo "$dir"
 }
@@ -182,8 +189,7 @@ install_kube_apiserver() {
   (cd "$work/kubernetes" && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=mod "$GO" build -trimpath \
     -ldflags "-s -w -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean" \
     -o "$work/kube-apiserver" ./cmd/kube-apiserver) >&2
-  mkdir -p "$dir"
-  mv "$work/kube-apiserver" "$dir/kube-apiserver"
+  place_binary "$work/kube-apiserver" "$dir/kube-apiserver"
   log "built kube-apiserver in $((SECONDS - start)) s into $dir"
   echo "$dir"
 }
@@ -205,8 +211,7 @@ install_helm() {
   (cd "$work" && CGO_ENABLED=0 GOWORK=off GOBIN="$work" "$GO" install -trimpath \
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v4/cmd/helm@$HELM_VERSION") >&2
-  mkdir -p "$dir"
-  mv "$work/helm" "$dir/helm"
+  place_binary "$work/helm" "$dir/helm"
   log "built helm in $((SECONDS - start)) s into $dir"
   echo "$dir/helm"
 }
