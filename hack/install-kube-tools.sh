@@ -80,6 +80,9 @@ apt_install_etcd() {
     log "etcd-server is missing; run this script as root or install it with apt-get"
     return 1
   fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+
   local before created_policy=0
   before=" $(etcd_pids | tr '\n' ' ') "
   if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -87,8 +90,6 @@ apt_install_etcd() {
     chmod +x /usr/sbin/policy-rc.d
     created_policy=1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
   local status=0
   apt-get install -y -qq --no-install-recommends etcd-server >&2 || status=$?
   if [ "$created_policy" -eq 1 ]; then
