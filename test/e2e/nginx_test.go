@@ -87,15 +87,7 @@ func startNginx(t *testing.T, checkAddr, upstreamAddr string) string {
 		t.Fatalf("start nginx: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd, 10*time.Second)
 		if t.Failed() {
 			errLog, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Logf("nginx output:\n%s\nnginx error.log:\n%s", out.String(), errLog)

@@ -61,15 +61,7 @@ func runIssuer(t *testing.T, args ...string) (stop func()) {
 			return
 		}
 		stopped = true
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd, 15*time.Second)
 	}
 	t.Cleanup(func() {
 		stop()

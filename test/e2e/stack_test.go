@@ -88,15 +88,7 @@ func startDev(t *testing.T, extraArgs ...string) *devStack {
 		t.Fatalf("start gatehouse dev: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
+		stopProcess(cmd, 15*time.Second)
 		if t.Failed() {
 			t.Logf("gatehouse dev output:\n%s%s", s.stdout.String(), s.logs.String())
 		}
@@ -154,4 +146,18 @@ func (b *lockedBuffer) lines() []string {
 		out = append(out, sc.Text())
 	}
 	return out
+}
+
+// stopProcess sends SIGINT to a process this test started, and kills it if
+// it has not exited within grace.
+func stopProcess(cmd *exec.Cmd, grace time.Duration) {
+	_ = cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		_ = cmd.Process.Kill()
+		<-done
+	}
 }
