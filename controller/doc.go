@@ -1,0 +1,10 @@
+// Package controller will hold the Kubernetes controller that turns
+// OAuthClient resources (package api/v1alpha1) into credentials Secrets and
+// issuer registrations. For now it holds the RBAC markers from which
+// controller-gen generates config/rbac, and the test that fails when the
+// generated files under config/ or api/ are out of date.
+//
+// The ext_authz binary must stay free of Kubernetes packages, so
+// cmd/gatehouse must not import this package or its subpackages into the
+// extauthz code path, and this package must not import extauthz.
+package controller

@@ -1,0 +1,20 @@
+package controller
+
+// The permissions that the controller needs. controller-gen turns these
+// markers into config/rbac/role.yaml (`make manifests`): a ClusterRole named
+// gatehouse-controller, and a Role in the gatehouse-system namespace for the
+// leader election Lease, so that the controller cannot touch other Leases.
+//
+// The controller reads OAuthClients and writes their status and
+// finalizers, writes the credentials, registration and signing-key Secrets,
+// records Events on failures, and holds a Lease for leader election.
+//
+// NOTE: the Lease Role names the gatehouse-system namespace; an install into
+// another namespace must render the Role there instead.
+//
+// +kubebuilder:rbac:groups=gatehouse.dev,resources=oauthclients,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=gatehouse.dev,resources=oauthclients/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=gatehouse.dev,resources=oauthclients/finalizers,verbs=update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=gatehouse-system
