@@ -45,3 +45,14 @@ loadtest:
 
 clean:
 	rm -rf $(BIN)
+
+.PHONY: generate manifests
+
+## generate: the deep copy functions of the controller's API types.
+generate:
+	hack/controller-gen.sh object
+
+## manifests: the OAuthClient CRD (config/crd/bases) and the controller's
+## RBAC (config/rbac) from the kubebuilder markers in controller/.
+manifests:
+	hack/controller-gen.sh manifests
