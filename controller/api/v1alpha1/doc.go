@@ -6,7 +6,7 @@
 // generates the CustomResourceDefinition in config/crd/bases and the deep
 // copy functions in zz_generated.deepcopy.go (`make manifests generate`).
 // The API server enforces the schema and the CEL rules of those markers on
-// every write, so the controller sees only specs that pass them. The rules
+// every write, so the controller receives only specs that pass them. The rules
 // mirror the issuer's own client checks (issuer/clients), and the package
 // tests run them against a real kube-apiserver.
 //

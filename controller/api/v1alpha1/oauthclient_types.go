@@ -180,7 +180,7 @@ type OAuthClientStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// ClientID is the client_id under which the issuer knows this client.
+	// ClientID is the client_id with which the issuer registers this client.
 	// +optional
 	ClientID string `json:"clientID,omitempty"`
 
@@ -214,7 +214,7 @@ type OAuthClient struct {
 	// Spec is the client that the app team requests.
 	Spec OAuthClientSpec `json:"spec"`
 
-	// Status is what the controller last observed and did.
+	// Status is the controller's latest report on the client.
 	// +optional
 	Status OAuthClientStatus `json:"status,omitempty"`
 }

@@ -61,8 +61,8 @@ func publicSpec() v1alpha1.OAuthClientSpec {
 }
 
 // validationCase is one OAuthClient write and the API server's expected
-// answer: accepted when wantErr is empty, otherwise rejected as Invalid
-// with an error that contains every string of wantErr.
+// response. The write is accepted when wantErr is empty, and otherwise
+// rejected as Invalid with an error that contains every string of wantErr.
 type validationCase struct {
 	name    string
 	objName string
