@@ -4,7 +4,7 @@
 // controller-gen generates config/rbac, and the test that fails when the
 // generated files under config/ or api/ are out of date.
 //
-// The ext_authz binary must stay free of Kubernetes packages, so
-// cmd/gatehouse must not import this package or its subpackages into the
-// extauthz code path, and this package must not import extauthz.
+// cmd/gatehouse must not import this package or its subpackages, so that
+// the binary that serves ext_authz stays free of Kubernetes packages. This
+// package must not import extauthz.
 package controller
