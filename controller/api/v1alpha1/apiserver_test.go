@@ -12,6 +12,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -74,8 +75,9 @@ func newScheme(t *testing.T) *runtime.Scheme {
 }
 
 // startAPIServer starts etcd and kube-apiserver with the generated CRD
-// installed, stops them when the test ends, and returns a client.
-func startAPIServer(t *testing.T) client.Client {
+// installed, stops them when the test ends, and returns a client and the
+// configuration it uses.
+func startAPIServer(t *testing.T) (client.Client, *rest.Config) {
 	t.Helper()
 	scheme := newScheme(t)
 	env := &envtest.Environment{
@@ -101,7 +103,7 @@ func startAPIServer(t *testing.T) client.Client {
 	if err != nil {
 		t.Fatalf("create client: %v", err)
 	}
-	return c
+	return c, cfg
 }
 
 // createNamespace creates the namespace name and fails the test on error.
@@ -115,12 +117,13 @@ func createNamespace(t *testing.T, c client.Client, name string) {
 }
 
 func TestAPIServer(t *testing.T) {
-	c := startAPIServer(t)
+	c, cfg := startAPIServer(t)
 
 	t.Run("create validation", func(t *testing.T) { testCreateValidation(t, c) })
 	t.Run("raw field validation", func(t *testing.T) { testRawValidation(t, c) })
 	t.Run("update validation", func(t *testing.T) { testUpdateValidation(t, c) })
 	t.Run("status subresource", func(t *testing.T) { testStatusSubresource(t, c) })
 	t.Run("printer columns", func(t *testing.T) { testPrinterColumns(t, c) })
+	t.Run("printed table", func(t *testing.T) { testPrintedTable(t, c, cfg) })
 	t.Run("samples accepted", func(t *testing.T) { testSamples(t, c) })
 }

@@ -1,6 +1,10 @@
 package v1alpha1_test
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -185,4 +190,75 @@ func readSample(t *testing.T, path string) *unstructured.Unstructured {
 		t.Fatalf("sample %s has no metadata.namespace", path)
 	}
 	return obj
+}
+
+// testPrintedTable requests from the API server the table that kubectl get
+// prints and checks that the printer columns render the object's fields.
+func testPrintedTable(t *testing.T, c client.Client, cfg *rest.Config) {
+	ctx := t.Context()
+	const namespace = "printed-table"
+	createNamespace(t, c, namespace)
+
+	obj := &v1alpha1.OAuthClient{Spec: publicSpec()}
+	obj.Namespace, obj.Name = namespace, "cli"
+	if err := c.Create(ctx, obj); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	obj.Status.ClientID = "printed-table/cli"
+	meta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
+		Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonSecretConflict,
+		Message: "Secret cli-oauth exists and is not owned by this OAuthClient",
+	})
+	if err := c.Status().Update(ctx, obj); err != nil {
+		t.Fatalf("update status: %v", err)
+	}
+
+	table := getTable(t, cfg, "/apis/gatehouse.dev/v1alpha1/namespaces/printed-table/oauthclients/cli")
+	var columns []string
+	for _, col := range table.ColumnDefinitions {
+		columns = append(columns, col.Name)
+	}
+	if diff := cmp.Diff([]string{"Name", "Client ID", "Grants", "Ready", "Age"}, columns); diff != "" {
+		t.Errorf("table columns mismatch (-want +got):\n%s", diff)
+	}
+	if len(table.Rows) != 1 {
+		t.Fatalf("got %d table rows, want 1", len(table.Rows))
+	}
+	wantCells := []any{"cli", "printed-table/cli", `["password","refresh_token"]`, "False"}
+	if diff := cmp.Diff(wantCells, table.Rows[0].Cells[:4]); diff != "" {
+		t.Errorf("table cells mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// getTable fetches path from the API server as a meta.k8s.io/v1 Table, the
+// form in which kubectl get requests objects.
+func getTable(t *testing.T, cfg *rest.Config, path string) *metav1.Table {
+	t.Helper()
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		t.Fatalf("create HTTP client: %v", err)
+	}
+	target, err := url.JoinPath(cfg.Host, path)
+	if err != nil {
+		t.Fatalf("join %s and %s: %v", cfg.Host, path, err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, target, nil)
+	if err != nil {
+		t.Fatalf("create request: %v", err)
+	}
+	req.Header.Set("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatalf("get %s: %v", target, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("get %s: got status %d, want 200: %s", target, resp.StatusCode, body)
+	}
+	var table metav1.Table
+	if err := json.NewDecoder(resp.Body).Decode(&table); err != nil {
+		t.Fatalf("decode table: %v", err)
+	}
+	return &table
 }

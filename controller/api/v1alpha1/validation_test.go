@@ -263,6 +263,7 @@ func checkWriteResult(t *testing.T, op string, err error, wantErr []string) {
 	if !apierrors.IsInvalid(err) {
 		t.Fatalf("%s: got error %v, want an Invalid error", op, err)
 	}
+	t.Logf("%s rejected as expected: %v", op, err)
 	for _, want := range wantErr {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got error %q, want it to contain %q", op, err, want)
@@ -272,7 +273,8 @@ func checkWriteResult(t *testing.T, op string, err error, wantErr []string) {
 
 // testRawValidation writes fields that the Go types cannot express, such as
 // a duration string that Go's time.ParseDuration rejects, as unstructured
-// objects.
+// objects. For such a string the API server reports the pattern error and
+// also a type conversion error from the field's CEL rule.
 func testRawValidation(t *testing.T, c client.Client) {
 	const namespace = "raw-validation"
 	createNamespace(t, c, namespace)
