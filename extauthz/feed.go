@@ -16,6 +16,12 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/revfeed"
 )
 
+// maxFeedRetryDelay bounds the back-off between feed connections. It is
+// short, because revocations issued while the feed is down reach this
+// server only after it reconnects; one request every few seconds to an
+// issuer that is down costs little.
+const maxFeedRetryDelay = 2 * time.Second
+
 // feedIdleTimeout is how long a feed may stay silent before the reader
 // drops the connection: the issuer sends a heartbeat more often than this.
 const feedIdleTimeout = 3 * revfeed.HeartbeatInterval
@@ -48,27 +54,28 @@ type feedReader struct {
 func (f *feedReader) run(ctx context.Context) {
 	retry := minRetryDelay
 	for ctx.Err() == nil {
-		start := f.now()
 		err := f.follow(ctx)
+		// A connection that got as far as the sync line was healthy, so
+		// the next attempt starts the back-off again.
+		if f.connected.Load() {
+			retry = minRetryDelay
+		}
 		f.setConnected(false)
 		if ctx.Err() != nil {
 			return
-		}
-		if f.now().Sub(start) > feedIdleTimeout {
-			retry = minRetryDelay
 		}
 		if errors.Is(err, errEpochChanged) {
 			f.log.LogAttrs(ctx, slog.LevelInfo, "revocation feed restarted, reading it again from the start", slog.String("issuer", f.issuer))
 			continue
 		}
 		f.log.LogAttrs(ctx, slog.LevelWarn, "revocation feed disconnected, keeping the revocations received",
-			slog.String("issuer", f.issuer), slog.Int("revocations", f.deny.size()), slog.Duration("retryIn", retry), slog.Any("error", err))
+			slog.String("issuer", f.issuer), slog.Int("revocations", f.deny.size()), slog.String("retryIn", retry.String()), slog.Any("error", err))
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(retry):
 		}
-		retry = min(2*retry, maxRetryDelay)
+		retry = min(2*retry, maxFeedRetryDelay)
 	}
 }
 

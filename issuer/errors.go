@@ -106,6 +106,10 @@ func errDirectoryUnavailable(cause error) *tokenError {
 	}
 }
 
+// retryAfterSeconds is the Retry-After of a 503: long enough for a
+// directory or store to come back from a restart, short for a client.
+const retryAfterSeconds = "5"
+
 // errorBody is the JSON error response of RFC 6749 §5.2.
 type errorBody struct {
 	Error       string `json:"error"`
@@ -121,6 +125,9 @@ func (s *Server) writeTokenError(w http.ResponseWriter, e *tokenError) {
 	}
 	if e.status == http.StatusMethodNotAllowed {
 		h.Set("Allow", http.MethodPost)
+	}
+	if e.status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", retryAfterSeconds)
 	}
 	body, _ := json.Marshal(errorBody{Error: e.code, Description: e.description})
 	w.WriteHeader(e.status)

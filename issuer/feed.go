@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/revfeed"
@@ -35,6 +37,9 @@ type revocationFeed struct {
 	store store.RevocationStore
 	now   func() time.Time
 	log   *slog.Logger
+	// closing is closed by CloseStreams to end every open feed.
+	closing   chan struct{}
+	closeOnce sync.Once
 	// epoch names this process's view of the cursors. A persistent store
 	// keeps its cursors across restarts, but a reader that meets a new
 	// epoch only rereads the list, so a new epoch per process is safe.
@@ -44,7 +49,7 @@ type revocationFeed struct {
 func newRevocationFeed(s store.RevocationStore, now func() time.Time, log *slog.Logger) *revocationFeed {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return &revocationFeed{store: s, now: now, log: log, epoch: base64.RawURLEncoding.EncodeToString(b[:])}
+	return &revocationFeed{store: s, now: now, log: log, epoch: base64.RawURLEncoding.EncodeToString(b[:]), closing: make(chan struct{})}
 }
 
 func (f *revocationFeed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -101,6 +106,8 @@ func (f *revocationFeed) stream(ctx context.Context, w http.ResponseWriter, rc *
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-f.closing:
+			return errFeedClosed
 		case <-ticker.C:
 		}
 	}
@@ -121,6 +128,15 @@ func (f *revocationFeed) writeBatch(ctx context.Context, w http.ResponseWriter, 
 		cursor = rev.Cursor
 	}
 	return cursor, len(list) == feedBatch, nil
+}
+
+// errFeedClosed ends a feed whose server is shutting down. The reader
+// reconnects, to another replica or to this one once it is back.
+var errFeedClosed = errors.New("issuer shutting down")
+
+// close ends every open feed response.
+func (f *revocationFeed) close() {
+	f.closeOnce.Do(func() { close(f.closing) })
 }
 
 // feedLine turns a stored revocation into a feed entry.

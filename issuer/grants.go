@@ -328,11 +328,11 @@ func (s *Server) passwordFailed(ctx context.Context, username string, took time.
 	}
 	if userLocked {
 		s.metrics.countLockout("username")
-		s.cfg.Logger.WarnContext(ctx, "username locked after repeated login failures", "username", username, "window", s.cfg.Lockout.Window)
+		s.cfg.Logger.WarnContext(ctx, "username locked after repeated login failures", "username", username, "window", s.cfg.Lockout.Window.String())
 	}
 	if addrLocked {
 		s.metrics.countLockout("address")
-		s.cfg.Logger.WarnContext(ctx, "client address locked after repeated login failures", "clientAddress", address, "window", s.cfg.Lockout.Window)
+		s.cfg.Logger.WarnContext(ctx, "client address locked after repeated login failures", "clientAddress", address, "window", s.cfg.Lockout.Window.String())
 	}
 }
 

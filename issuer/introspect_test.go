@@ -512,3 +512,16 @@ func FuzzIntrospectToken(f *testing.F) {
 		}
 	})
 }
+
+func TestIntrospectionAfterRefreshReuse(t *testing.T) {
+	env := newTestEnv(t, jose.ES256)
+	login := env.issue(t, passwordRequest("demo", demoPassword))
+	env.issue(t, refreshRequest("conf", confSecret, login.RefreshToken))
+	if rec := env.do(t, refreshRequest("conf", confSecret, login.RefreshToken)); rec.Code != http.StatusBadRequest {
+		t.Fatalf("reused refresh token: status = %d, want 400", rec.Code)
+	}
+	rec := env.do(t, introspectRequest("conf", confSecret, login.AccessToken))
+	if got, want := rec.Body.String(), `{"active":false}`; got != want {
+		t.Errorf("introspection of the revoked login's access token = %s, want %s", got, want)
+	}
+}

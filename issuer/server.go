@@ -150,3 +150,10 @@ func (s *Server) serveFeed(w http.ResponseWriter, r *http.Request) {
 	}
 	s.feed.ServeHTTP(w, r)
 }
+
+// CloseStreams ends the open revocation feed responses, so that a graceful
+// shutdown need not wait for them. Call it when the HTTP server starts to
+// shut down; readers reconnect elsewhere.
+func (s *Server) CloseStreams() {
+	s.feed.close()
+}

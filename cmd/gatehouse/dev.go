@@ -140,7 +140,7 @@ func (o *devOptions) startIssuer(ctx context.Context, log *slog.Logger, reg prom
 	if err != nil {
 		return nil, err
 	}
-	return httpTask(ctx, log, "issuer", o.issuerListen, srv.Handler())
+	return httpTask(ctx, log, "issuer", o.issuerListen, srv.Handler(), srv.CloseStreams)
 }
 
 func (o *devOptions) clients(ctx context.Context, log *slog.Logger) (issuer.ClientSource, error) {

@@ -81,7 +81,7 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 		return err
 	}
 
-	st, closer, err := o.store.open(ctx)
+	st, closer, err := o.store.open(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err != nil {
 		return err
 	}
-	issuerTask, err := httpTask(ctx, log, "issuer", o.listen, srv.Handler())
+	issuerTask, err := httpTask(ctx, log, "issuer", o.listen, srv.Handler(), srv.CloseStreams)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if o.adminSubjectRevocation {
 		extra = map[string]http.Handler{"/admin/revoke-subject": srv.SubjectRevocationHandler()}
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, serve.Readiness{}, extra)
+	admin, err := adminTask(ctx, log, o.adminListen, reg, storeReadiness(st), extra)
 	if err != nil {
 		return err
 	}
@@ -146,12 +146,12 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 
 // httpTask opens address now, so that a taken port fails at start, and
 // serves handler on it once run.
-func httpTask(ctx context.Context, log *slog.Logger, name, address string, handler http.Handler) (task, error) {
+func httpTask(ctx context.Context, log *slog.Logger, name, address string, handler http.Handler, onShutdown ...func()) (task, error) {
 	l, err := serve.Listen(ctx, name, address)
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context) error { return serve.HTTP(ctx, log, name, l, handler) }, nil
+	return func(ctx context.Context) error { return serve.HTTP(ctx, log, name, l, handler, onShutdown...) }, nil
 }
 
 // closeLogged closes c and logs a failure, for deferred cleanup at exit.

@@ -5,12 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cli"
+	"github.com/gatehouse-dev/gatehouse/internal/serve"
 	"github.com/gatehouse-dev/gatehouse/issuer/store"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/bolt"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/redis"
@@ -46,7 +49,7 @@ type nopCloser struct{}
 func (nopCloser) Close() error { return nil }
 
 // open opens the store the flags name, with the Closer that releases it.
-func (o *storeOptions) open(ctx context.Context) (store.Store, io.Closer, error) {
+func (o *storeOptions) open(ctx context.Context, log *slog.Logger) (store.Store, io.Closer, error) {
 	switch o.kind {
 	case "memory":
 		return store.NewMemory(), nopCloser{}, nil
@@ -57,12 +60,12 @@ func (o *storeOptions) open(ctx context.Context) (store.Store, io.Closer, error)
 		}
 		return s, s, nil
 	case "redis":
-		return o.openRedis(ctx)
+		return o.openRedis(ctx, log)
 	}
 	return nil, nil, fmt.Errorf(`invalid --store %q: use "embedded", "redis" or "memory"`, o.kind)
 }
 
-func (o *storeOptions) openRedis(ctx context.Context) (store.Store, io.Closer, error) {
+func (o *storeOptions) openRedis(ctx context.Context, log *slog.Logger) (store.Store, io.Closer, error) {
 	if len(o.redisAddresses) == 0 {
 		return nil, nil, fmt.Errorf("--store=redis needs --redis-address")
 	}
@@ -79,9 +82,27 @@ func (o *storeOptions) openRedis(ctx context.Context) (store.Store, io.Closer, e
 		}
 		opts.Password = strings.TrimRight(string(b), "\r\n")
 	}
+	redis.SetLogger(log)
 	s, err := redis.Open(ctx, opts, o.redisPrefix)
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to Redis at %s: %w", strings.Join(o.redisAddresses, ","), err)
 	}
 	return s, s, nil
 }
+
+// storeReadiness is ready while the store answers a ping, for a store that
+// can be pinged; an embedded or memory store is always ready.
+func storeReadiness(st store.Store) serve.Readiness {
+	pinger, ok := st.(interface{ Ping(context.Context) error })
+	if !ok {
+		return serve.Readiness{}
+	}
+	return serve.Readiness{Ready: func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), storePingTimeout)
+		defer cancel()
+		return pinger.Ping(ctx) == nil
+	}}
+}
+
+// storePingTimeout bounds the readiness probe's ping of the store.
+const storePingTimeout = time.Second

@@ -38,7 +38,10 @@ func Listen(ctx context.Context, name, address string) (net.Listener, error) {
 }
 
 // HTTP serves handler on l until ctx ends, then shuts down gracefully.
-func HTTP(ctx context.Context, log *slog.Logger, name string, l net.Listener, handler http.Handler) error {
+// onShutdown functions run when the shutdown starts: they end long-lived
+// responses, such as streams, that graceful shutdown would otherwise wait
+// for.
+func HTTP(ctx context.Context, log *slog.Logger, name string, l net.Listener, handler http.Handler, onShutdown ...func()) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,
@@ -47,6 +50,9 @@ func HTTP(ctx context.Context, log *slog.Logger, name string, l net.Listener, ha
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	for _, f := range onShutdown {
+		srv.RegisterOnShutdown(f)
 	}
 	log.Info("server started", "server", name, "address", l.Addr().String())
 	errc := make(chan error, 1)

@@ -28,7 +28,9 @@ func TestAdminReadiness(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- HTTP(ctx, slog.New(slog.DiscardHandler), "admin", l, AdminHandler(reg, Readiness{Ready: ready.Load, Warnings: warnings})) }()
+	go func() {
+		done <- HTTP(ctx, slog.New(slog.DiscardHandler), "admin", l, AdminHandler(reg, Readiness{Ready: ready.Load, Warnings: warnings}))
+	}()
 	base := "http://" + l.Addr().String()
 
 	checks := []struct {

@@ -70,3 +70,33 @@ func TestRefreshReuseRevokesAccessTokensAtTheEdge(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestIssuerStopsWithFeedOpen stops an issuer while a reader, as an
+// ext_authz in another process would be, holds its revocation feed open.
+// The open response must not hold up the graceful shutdown, which would
+// otherwise wait its full grace period of 10 s.
+func TestIssuerStopsWithFeedOpen(t *testing.T) {
+	dir := t.TempDir()
+	clientsFile, usersFile := issuerFiles(t, dir)
+	listen := freePort(t)
+	stop := runIssuer(t, "--listen="+listen, "--issuer-url=http://"+listen,
+		"--clients-file="+clientsFile, "--users-file="+usersFile, "--store=memory")
+
+	resp, err := http.Get("http://" + listen + "/oauth2/revocations?after=0")
+	if err != nil {
+		t.Fatalf("open the feed: %v", err)
+	}
+	defer resp.Body.Close()
+	line := make([]byte, 64)
+	if _, err := resp.Body.Read(line); err != nil {
+		t.Fatalf("read the feed's sync line: %v", err)
+	}
+
+	start := time.Now()
+	stop()
+	took := time.Since(start)
+	t.Logf("stopped in %s", took.Round(time.Millisecond))
+	if took > 5*time.Second {
+		t.Errorf("gatehouse issuer took %s to stop with a feed open, want under 5s", took.Round(time.Millisecond))
+	}
+}

@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -133,5 +134,19 @@ func TestKeysGetTTLsAndSweep(t *testing.T) {
 	}
 	if n, err := client.HLen(ctx, "p:{rev}:jti").Result(); err != nil || n != 1 {
 		t.Errorf("jti index after the sweep: got %d, %v, want 1, nil", n, err)
+	}
+}
+
+func TestPingFollowsServer(t *testing.T) {
+	srv := startServer(t)
+	s := openStore(t, srv, "ping:")
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping with the server up: %v", err)
+	}
+	srv.kill()
+	if err := s.Ping(ctx); err == nil {
+		t.Error("Ping with the server stopped = nil, want an error")
 	}
 }

@@ -21,8 +21,9 @@ import (
 
 // tokenResult is what a client of the token endpoint sees.
 type tokenResult struct {
-	status int
-	body   map[string]any
+	status     int
+	body       map[string]any
+	retryAfter string
 }
 
 // newLDAPIssuer returns an issuer whose password grant checks users
@@ -60,7 +61,7 @@ func passwordGrant(t *testing.T, h http.Handler, username, password string) toke
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	body, _ := io.ReadAll(rec.Body)
-	res := tokenResult{status: rec.Code, body: map[string]any{}}
+	res := tokenResult{status: rec.Code, body: map[string]any{}, retryAfter: rec.Header().Get("Retry-After")}
 	if err := json.Unmarshal(body, &res.body); err != nil {
 		t.Fatalf("token response %q is not JSON: %v", body, err)
 	}
@@ -102,10 +103,13 @@ func TestPasswordGrantThroughLDAP(t *testing.T) {
 
 	d.Stop()
 	down := passwordGrant(t, h, "alice", "alice-password")
-	wantDown := tokenResult{status: http.StatusServiceUnavailable, body: map[string]any{
+	wantDown := tokenResult{status: http.StatusServiceUnavailable, retryAfter: "5", body: map[string]any{
 		"error": "temporarily_unavailable", "error_description": "the user directory is unavailable, try again later",
 	}}
 	if diff := cmp.Diff(wantDown, down, cmp.AllowUnexported(tokenResult{})); diff != "" {
 		t.Errorf("directory down: response mismatch (-want +got):\n%s", diff)
+	}
+	if down.retryAfter != "5" {
+		t.Errorf("directory down: Retry-After = %q, want \"5\"", down.retryAfter)
 	}
 }
