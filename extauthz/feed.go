@@ -17,8 +17,8 @@ import (
 )
 
 // maxFeedRetryDelay bounds the back-off between feed connections. It is
-// short, because revocations issued while the feed is down reach this
-// server only after it reconnects; one request every few seconds to an
+// short because revocations issued while the feed is down reach this
+// server only after it reconnects. One request every few seconds to an
 // issuer that is down costs little.
 const maxFeedRetryDelay = 2 * time.Second
 
@@ -43,7 +43,7 @@ type feedReader struct {
 	up     prometheus.Gauge
 	size   prometheus.Gauge
 
-	// epoch and cursor say where the next request starts. Only run's
+	// epoch and cursor set where the next request starts. Only run's
 	// goroutine touches them.
 	epoch     string
 	cursor    uint64

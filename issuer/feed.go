@@ -18,8 +18,8 @@ import (
 
 // Timings of the revocation feed.
 const (
-	// feedPollInterval is how often an open feed asks the store for new
-	// revocations. It bounds the delay from a revocation to ext_authz.
+	// feedPollInterval is how often an open feed reads new revocations
+	// from the store. It bounds the delay from a revocation to ext_authz.
 	feedPollInterval = 200 * time.Millisecond
 	// feedBatch is the most revocations read from the store at once.
 	feedBatch = 500

@@ -158,8 +158,8 @@ type clientAddressKey struct{}
 // withClientAddress stores the host part of r.RemoteAddr in the context.
 //
 // NOTE: behind a proxy, RemoteAddr is the proxy's, so the per-address limit
-// counts every client of that proxy together; forwarded headers are not
-// trusted because a client could set them.
+// counts every client of that proxy together. Forwarded headers are not
+// trusted, because a client could set them.
 func withClientAddress(r *http.Request) context.Context {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -33,7 +33,7 @@ func (o *ldapOptions) addFlags(fs *flag.FlagSet) {
 func (o *ldapOptions) enabled() bool { return o.cfg.URL != "" }
 
 // open returns the LDAP user store. It does not connect, so the issuer
-// starts while the directory is down and answers 503 until it is back.
+// starts while the directory is down and returns 503 until it is back.
 func (o *ldapOptions) open(log *slog.Logger) (*ldap.Store, error) {
 	return ldap.New(o.cfg, log)
 }

@@ -90,8 +90,8 @@ func (o *storeOptions) openRedis(ctx context.Context, log *slog.Logger) (store.S
 	return s, s, nil
 }
 
-// storeReadiness is ready while the store answers a ping, for a store that
-// can be pinged; an embedded or memory store is always ready.
+// storeReadiness is ready while the store replies to a ping. A store that
+// cannot be pinged, embedded or memory, is always ready.
 func storeReadiness(st store.Store) serve.Readiness {
 	pinger, ok := st.(interface{ Ping(context.Context) error })
 	if !ok {

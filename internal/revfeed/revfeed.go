@@ -1,7 +1,8 @@
 // Package revfeed defines the revocation feed between the issuer and the
-// ext_authz servers: an HTTP response of newline-delimited JSON entries
-// that the issuer writes and each ext_authz reads, so that a revoked access
-// token is denied at the edge without a call to the issuer per request.
+// ext_authz servers. The feed is an HTTP response of newline-delimited JSON
+// entries that the issuer writes and each ext_authz reads. With it, a
+// revoked access token is denied at the edge without a call to the issuer
+// per request.
 //
 // A reader sends GET <feed URL>?after=<cursor>. The issuer answers with
 // every unexpired entry whose cursor is greater, then a Sync line, then new
@@ -22,7 +23,7 @@ import (
 	"time"
 )
 
-// Kind says which access tokens an entry revokes.
+// Kind is the set of access tokens that an entry revokes.
 type Kind string
 
 // The kinds of revocation.

@@ -15,7 +15,7 @@ const (
 	subjectKeyPrefix = "sub:"
 )
 
-// RevocationKind says which access tokens a revocation covers.
+// RevocationKind is the set of access tokens that a revocation covers.
 type RevocationKind int
 
 // The kinds of revocation keys.

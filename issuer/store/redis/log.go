@@ -24,7 +24,7 @@ func SetLogger(log *slog.Logger) {
 	goredis.SetLogger(slogLogger{log: log})
 }
 
-// Ping reports whether the Redis server answers.
+// Ping reports whether the Redis server replies to PING.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.client.Ping(ctx).Err(); err != nil {
 		return wrap("ping", err)
