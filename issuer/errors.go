@@ -2,7 +2,10 @@ package issuer
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
 )
 
 // OAuth 2.0 error codes of the token endpoint (RFC 6749 §5.2), plus
@@ -104,6 +107,21 @@ func errDirectoryUnavailable(cause error) *tokenError {
 		reason:      "user store unavailable",
 		cause:       cause,
 	}
+}
+
+// errStore maps a failed store call: 503 temporarily_unavailable when the
+// store cannot be reached, so clients retry, and 500 otherwise.
+func errStore(reason string, err error) *tokenError {
+	if errors.Is(err, store.ErrUnavailable) {
+		return &tokenError{
+			code:        codeTemporarilyUnavailable,
+			description: "the token store is unavailable, try again later",
+			status:      http.StatusServiceUnavailable,
+			reason:      reason,
+			cause:       err,
+		}
+	}
+	return errServer(reason, err)
 }
 
 // retryAfterSeconds is the Retry-After of a 503: long enough for a

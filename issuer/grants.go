@@ -96,7 +96,7 @@ func (s *Server) startRefreshFamily(ctx context.Context, client clients.Client, 
 		return "", errServer("create refresh token", err)
 	}
 	if err := s.cfg.Store.Put(ctx, record); err != nil {
-		return "", errServer("store refresh token", err)
+		return "", errStore("store refresh token", err)
 	}
 	return raw, nil
 }
@@ -234,7 +234,7 @@ func refreshStoreError(err error) *tokenError {
 	case errors.Is(err, store.ErrNotFound):
 		return errInvalidGrant("refresh token is invalid", "unknown or revoked refresh token")
 	}
-	return errServer("refresh token store failed", err)
+	return errStore("refresh token store failed", err)
 }
 
 // newRefreshToken creates a random refresh token, stores its hash in
@@ -286,7 +286,7 @@ func (s *Server) authenticateUser(ctx context.Context, username, password string
 	if s.lockout != nil {
 		locked, err := s.lockout.check(ctx, username, clientAddress(ctx))
 		if err != nil {
-			return users.User{}, errServer("failure counter failed", err)
+			return users.User{}, errStore("failure counter failed", err)
 		}
 		if locked {
 			s.metrics.countLocked()

@@ -34,6 +34,9 @@ var (
 	// ErrFamilyMismatch reports a Rotate whose next token names another
 	// family than the token it replaces.
 	ErrFamilyMismatch = errors.New("rotated refresh token must stay in its family")
+	// ErrUnavailable reports a store that cannot be reached, such as a
+	// Redis server that is down. The request may succeed later.
+	ErrUnavailable = errors.New("store unavailable")
 	// ErrInvalidArgument reports an empty key, jti or subject, or a
 	// window or expiry that is not positive.
 	ErrInvalidArgument = errors.New("invalid store argument")

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
 )
 
 // DefaultPrefix is the key prefix when the caller sets none.
@@ -104,5 +109,16 @@ func (s *Store) failureKey(key string) string { return s.prefix + "fail:" + key 
 
 // wrap adds the package prefix to an error of Redis.
 func wrap(op string, err error) error {
+	if unreachable(err) {
+		return fmt.Errorf("redis store: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
 	return fmt.Errorf("redis store: %s: %w", op, err)
+}
+
+// unreachable reports whether err means the server could not be reached or
+// did not answer in time, rather than that it rejected the command.
+func unreachable(err error) bool {
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, goredis.ErrPoolTimeout) || errors.Is(err, goredis.ErrClosed) || errors.Is(err, syscall.ECONNREFUSED)
 }

@@ -146,7 +146,10 @@ func TestPingFollowsServer(t *testing.T) {
 		t.Fatalf("Ping with the server up: %v", err)
 	}
 	srv.kill()
-	if err := s.Ping(ctx); err == nil {
-		t.Error("Ping with the server stopped = nil, want an error")
+	if err := s.Ping(ctx); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Ping with the server stopped: got error %v, want ErrUnavailable", err)
+	}
+	if _, err := s.Get(ctx, store.HashToken("any"), time.Now()); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Get with the server stopped: got error %v, want ErrUnavailable", err)
 	}
 }
