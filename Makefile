@@ -7,12 +7,16 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 20s
 
-.PHONY: all build dev test test-deps unit vet fuzz bench loadtest clean
+.PHONY: all build dev test test-deps unit vet fuzz bench loadtest clean image
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatehouse ./cmd/gatehouse
+
+## image: the container image, tagged with VERSION (needs a Docker engine).
+image:
+	docker build --build-arg VERSION=$(VERSION) -t gatehouse:$(VERSION) .
 
 dev: build
 	$(BIN)/gatehouse dev --log-format=text
