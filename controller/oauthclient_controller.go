@@ -1,0 +1,184 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
+)
+
+// FieldManager is the server-side apply field manager of every Secret that
+// the controller writes.
+const FieldManager = "gatehouse-controller"
+
+// RegistrationFinalizer keeps an OAuthClient until the controller has
+// deleted its registration Secret, which lives in another namespace and so
+// cannot carry an owner reference to it.
+const RegistrationFinalizer = "gatehouse.dev/registration"
+
+// credentialsSecretIndex is the field index of OAuthClients by the name of
+// their credentials Secret, so that a change to any Secret finds the
+// resource that wants that name.
+const credentialsSecretIndex = "gatehouse.dev/credentialsSecretName"
+
+// OAuthClientReconciler turns each OAuthClient into a credentials Secret in
+// the resource's namespace and a registration Secret in Gatehouse's
+// namespace, and reports the outcome in the resource's status.
+type OAuthClientReconciler struct {
+	// Client reads through the manager's cache and writes to the API server.
+	Client client.Client
+	// APIReader reads past the cache. It confirms that a credentials Secret
+	// is really missing before a new client secret replaces it. When nil,
+	// SetupWithManager sets it to the manager's API reader.
+	APIReader client.Reader
+	// Scheme maps Go types to API kinds for owner references.
+	Scheme *runtime.Scheme
+	// Namespace is Gatehouse's own namespace, which holds the registration
+	// Secrets that the issuer reads.
+	Namespace string
+	// IssuerURL is written into each credentials Secret as "issuer".
+	IssuerURL string
+	// TokenURL is written into each credentials Secret as "token_url".
+	TokenURL string
+	// Recorder records Events on the OAuthClient.
+	Recorder events.EventRecorder
+}
+
+// SetupWithManager registers the reconciler with mgr. It watches
+// OAuthClients, the credentials Secrets that they own, any Secret whose name
+// an OAuthClient wants (so a conflict clears when that Secret goes away),
+// and the registration Secrets in Namespace, which it maps back through
+// their annotations.
+func (r *OAuthClientReconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
+	err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.OAuthClient{}, credentialsSecretIndex, indexCredentialsSecret)
+	if err != nil {
+		return fmt.Errorf("index oauthclients by secret name: %w", err)
+	}
+	err = ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.OAuthClient{}).
+		Owns(&corev1.Secret{}).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret)).
+		Named("oauthclient").
+		Complete(r)
+	if err != nil {
+		return fmt.Errorf("set up oauthclient controller: %w", err)
+	}
+	return nil
+}
+
+func indexCredentialsSecret(obj client.Object) []string {
+	oc, ok := obj.(*v1alpha1.OAuthClient)
+	if !ok {
+		return nil
+	}
+	return []string{oc.CredentialsSecretName()}
+}
+
+// requestsForSecret maps a registration Secret to the OAuthClient named in
+// its annotations, and any other Secret to the OAuthClients in its
+// namespace that want its name as their credentials Secret.
+func (r *OAuthClientReconciler) requestsForSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetNamespace() == r.Namespace && obj.GetLabels()[LabelRegistration] == RegistrationKindClient {
+		return registrationRequest(obj)
+	}
+	var list v1alpha1.OAuthClientList
+	err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
+		client.MatchingFields{credentialsSecretIndex: obj.GetName()})
+	if err != nil {
+		log.FromContext(ctx).Error(err, "list oauthclients for secret failed", "secret", client.ObjectKeyFromObject(obj))
+		return nil
+	}
+	requests := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		requests = append(requests, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return requests
+}
+
+func registrationRequest(obj client.Object) []reconcile.Request {
+	ns := obj.GetAnnotations()[AnnotationClientNamespace]
+	name := obj.GetAnnotations()[AnnotationClientName]
+	if ns == "" || name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}}
+}
+
+// Reconcile brings the credentials and registration Secrets of one
+// OAuthClient in line with its spec, or removes the registration when the
+// resource is being deleted.
+func (r *OAuthClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	oc := &v1alpha1.OAuthClient{}
+	if err := r.Client.Get(ctx, req.NamespacedName, oc); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !oc.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, oc)
+	}
+	if err := r.ensureFinalizer(ctx, oc); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	provisionErr := r.provision(ctx, oc)
+	if err := r.updateStatus(ctx, oc, provisionErr); err != nil {
+		return ctrl.Result{}, errors.Join(provisionErr, err)
+	}
+	return ctrl.Result{}, resultError(provisionErr)
+}
+
+// resultError turns a provisioning outcome into the error that the
+// controller-runtime queue acts on. A spec problem or a Secret conflict is
+// terminal, because retrying cannot fix it before the resource or the
+// Secret changes. Both changes trigger a new reconcile through the watches.
+func resultError(err error) error {
+	var failure *provisionError
+	if errors.As(err, &failure) && failure.terminal {
+		return reconcile.TerminalError(err)
+	}
+	return err
+}
+
+func (r *OAuthClientReconciler) ensureFinalizer(ctx context.Context, oc *v1alpha1.OAuthClient) error {
+	if !controllerutil.AddFinalizer(oc, RegistrationFinalizer) {
+		return nil
+	}
+	if err := r.Client.Update(ctx, oc); err != nil {
+		return fmt.Errorf("add finalizer: %w", err)
+	}
+	return nil
+}
+
+// finalize deletes the registration Secret and then releases the
+// resource. The credentials Secret carries an owner reference, so the
+// garbage collector deletes it.
+func (r *OAuthClientReconciler) finalize(ctx context.Context, oc *v1alpha1.OAuthClient) error {
+	if !controllerutil.ContainsFinalizer(oc, RegistrationFinalizer) {
+		return nil
+	}
+	reg := &corev1.Secret{}
+	reg.Namespace = r.Namespace
+	reg.Name = RegistrationSecretName(oc.Namespace, oc.Name)
+	if err := r.Client.Delete(ctx, reg); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("delete registration secret %s: %w", reg.Name, err)
+	}
+	controllerutil.RemoveFinalizer(oc, RegistrationFinalizer)
+	if err := r.Client.Update(ctx, oc); err != nil {
+		return fmt.Errorf("remove finalizer: %w", err)
+	}
+	log.FromContext(ctx).Info("registration removed", "registrationSecret", reg.Name)
+	return nil
+}

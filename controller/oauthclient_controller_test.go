@@ -1,0 +1,555 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+)
+
+const (
+	installHint     = `run eval "$(hack/install-kube-tools.sh --print-env)" first (make test does)`
+	crdDir          = "../config/crd/bases"
+	systemNamespace = "gatehouse-system"
+	testIssuerURL   = "https://issuer.example.test"
+	testTokenURL    = "https://issuer.example.test/oauth2/token"
+	waitTimeout     = 20 * time.Second
+)
+
+func init() {
+	// controller-runtime prints a stack trace when nothing sets its logger.
+	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	logf.SetLogger(logr.FromSlogHandler(handler))
+}
+
+// testEnv is an API server with the reconciler running in a manager.
+type testEnv struct {
+	client     client.Client
+	reconciler *OAuthClientReconciler
+}
+
+// startEnv starts etcd, kube-apiserver and a manager running the
+// reconciler, and stops them when the test ends. It fails, and never
+// skips, when KUBEBUILDER_ASSETS is unset.
+func startEnv(t *testing.T) *testEnv {
+	t.Helper()
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Fatalf("KUBEBUILDER_ASSETS is not set; %s", installHint)
+	}
+	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); err != nil {
+		t.Fatalf("KUBEBUILDER_ASSETS: %v; %s", err, installHint)
+	}
+	scheme := newScheme(t)
+	env := &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{crdDir},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatalf("start envtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := env.Stop(); err != nil {
+			t.Errorf("stop envtest: %v", err)
+		}
+	})
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatalf("create manager: %v", err)
+	}
+	r := &OAuthClientReconciler{
+		Client:    mgr.GetClient(),
+		Scheme:    scheme,
+		Namespace: systemNamespace,
+		IssuerURL: testIssuerURL,
+		TokenURL:  testTokenURL,
+		Recorder:  mgr.GetEventRecorder("gatehouse-controller"),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := r.SetupWithManager(ctx, mgr); err != nil {
+		t.Fatalf("set up reconciler: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager stopped with error: %v", err)
+		}
+	})
+
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatalf("create client: %v", err)
+	}
+	createNamespace(t, c, systemNamespace)
+	return &testEnv{client: c, reconciler: r}
+}
+
+func newScheme(t *testing.T) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatalf("add client-go types to scheme: %v", err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatalf("add v1alpha1 types to scheme: %v", err)
+	}
+	return s
+}
+
+func createNamespace(t *testing.T, c client.Client, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	if err := c.Create(t.Context(), ns); err != nil {
+		t.Fatalf("create namespace %s: %v", name, err)
+	}
+}
+
+// newOAuthClient returns a confidential client with all three grants.
+func newOAuthClient(namespace, name string) *v1alpha1.OAuthClient {
+	return &v1alpha1.OAuthClient{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec: v1alpha1.OAuthClientSpec{
+			GrantTypes:          []v1alpha1.GrantType{v1alpha1.GrantTypePassword, v1alpha1.GrantTypeClientCredentials, v1alpha1.GrantTypeRefreshToken},
+			Scopes:              []v1alpha1.Scope{"orders:read", "openid"},
+			Audiences:           []v1alpha1.Audience{"orders-api"},
+			AccessTokenTTL:      &metav1.Duration{Duration: 5 * time.Minute},
+			RefreshTokenTTL:     &metav1.Duration{Duration: 24 * time.Hour},
+			RefreshTokenIdleTTL: &metav1.Duration{Duration: 8 * time.Hour},
+		},
+	}
+}
+
+func (e *testEnv) create(t *testing.T, oc *v1alpha1.OAuthClient) {
+	t.Helper()
+	if err := e.client.Create(t.Context(), oc); err != nil {
+		t.Fatalf("create oauthclient %s/%s: %v", oc.Namespace, oc.Name, err)
+	}
+}
+
+// eventually polls check until it returns nil, and fails the test with the
+// last error after waitTimeout.
+func eventually(t *testing.T, what string, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still failing after %s: %v", what, waitTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitReady waits for the Ready condition of oc to have status and reason
+// for the current generation, and returns the resource.
+func (e *testEnv) waitReady(t *testing.T, key client.ObjectKey, status metav1.ConditionStatus, reason string) *v1alpha1.OAuthClient {
+	t.Helper()
+	oc := &v1alpha1.OAuthClient{}
+	eventually(t, "ready condition of "+key.String(), func() error {
+		if err := e.client.Get(t.Context(), key, oc); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(oc.Status.Conditions, v1alpha1.ConditionReady)
+		if cond == nil {
+			return errors.New("no Ready condition")
+		}
+		if cond.Status != status || cond.Reason != reason || oc.Status.ObservedGeneration != oc.Generation {
+			return fmt.Errorf("got Ready=%s reason %s at observedGeneration %d, want Ready=%s reason %s at %d",
+				cond.Status, cond.Reason, oc.Status.ObservedGeneration, status, reason, oc.Generation)
+		}
+		return nil
+	})
+	return oc
+}
+
+func (e *testEnv) getSecret(t *testing.T, namespace, name string) *corev1.Secret {
+	t.Helper()
+	s := &corev1.Secret{}
+	if err := e.client.Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+		t.Fatalf("get secret %s/%s: %v", namespace, name, err)
+	}
+	return s
+}
+
+func (e *testEnv) registration(t *testing.T, oc *v1alpha1.OAuthClient) *corev1.Secret {
+	t.Helper()
+	return e.getSecret(t, systemNamespace, RegistrationSecretName(oc.Namespace, oc.Name))
+}
+
+// decodeRegistration parses the registration Secret s the way the issuer
+// reads a client file, and validates the client with the issuer's rules.
+func decodeRegistration(t *testing.T, s *corev1.Secret) registrationClient {
+	t.Helper()
+	var file registrationFile
+	if err := yaml.UnmarshalStrict(s.Data[RegistrationKey], &file); err != nil {
+		t.Fatalf("decode registration %s: %v", s.Name, err)
+	}
+	if len(file.Clients) != 1 {
+		t.Fatalf("got %d clients in registration, want 1", len(file.Clients))
+	}
+	rc := file.Clients[0]
+	c := clients.Client{ID: rc.ClientID, SecretHashes: rc.SecretHashes, Public: rc.Public,
+		GrantTypes: rc.GrantTypes, Scopes: rc.Scopes, Audiences: rc.Audiences}
+	if _, err := clients.NewStatic([]clients.Client{c}); err != nil {
+		t.Fatalf("issuer rejects the registration: %v", err)
+	}
+	return rc
+}
+
+func TestOAuthClientReconciler(t *testing.T) {
+	e := startEnv(t)
+	t.Run("create writes both secrets", e.testCreate)
+	t.Run("public client has no secret", e.testPublic)
+	t.Run("secret conflict", e.testConflict)
+	t.Run("credentials edit restored", e.testCredentialsEdited)
+	t.Run("credentials delete new secret", e.testCredentialsDeleted)
+	t.Run("registration restored", e.testRegistrationRestored)
+	t.Run("same name two namespaces", e.testTwoNamespaces)
+	t.Run("client id too long", e.testInvalidSpec)
+	t.Run("delete removes registration", e.testDelete)
+}
+
+func (e *testEnv) testCreate(t *testing.T) {
+	createNamespace(t, e.client, "create")
+	oc := newOAuthClient("create", "orders")
+	e.create(t, oc)
+	got := e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+
+	if got.Status.ClientID != "create.orders" {
+		t.Errorf("got status.clientID %q, want create.orders", got.Status.ClientID)
+	}
+	if got.Status.SecretName != "orders-oauth" {
+		t.Errorf("got status.secretName %q, want orders-oauth", got.Status.SecretName)
+	}
+	if !slices.Contains(got.Finalizers, RegistrationFinalizer) {
+		t.Errorf("got finalizers %v, want %s", got.Finalizers, RegistrationFinalizer)
+	}
+
+	creds := e.getSecret(t, "create", "orders-oauth")
+	secret := string(creds.Data[KeyClientSecret])
+	if !validSecret([]byte(secret)) {
+		t.Errorf("got client_secret of %d characters, want base64url of %d bytes", len(secret), secretBytes)
+	}
+	wantData := map[string]string{KeyClientID: "create.orders", KeyClientSecret: secret, KeyTokenURL: testTokenURL, KeyIssuer: testIssuerURL}
+	if diff := cmp.Diff(wantData, stringData(creds)); diff != "" {
+		t.Errorf("credentials data mismatch (-want +got):\n%s", diff)
+	}
+	wantOwner := []metav1.OwnerReference{{APIVersion: "gatehouse.dev/v1alpha1", Kind: "OAuthClient", Name: "orders",
+		UID: got.UID, Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}
+	if diff := cmp.Diff(wantOwner, creds.OwnerReferences); diff != "" {
+		t.Errorf("credentials owner references mismatch (-want +got):\n%s", diff)
+	}
+	if m := managers(creds); !slices.Contains(m, FieldManager) {
+		t.Errorf("got field managers %v, want %s", m, FieldManager)
+	}
+
+	reg := e.registration(t, oc)
+	wantLabels := map[string]string{LabelRegistration: "client", LabelClientNamespace: "create", LabelClientName: "orders"}
+	if diff := cmp.Diff(wantLabels, reg.Labels); diff != "" {
+		t.Errorf("registration labels mismatch (-want +got):\n%s", diff)
+	}
+	wantReg := registrationClient{
+		ClientID:       "create.orders",
+		SecretHashes:   []string{clients.HashSecret(secret)},
+		GrantTypes:     []clients.GrantType{"password", "client_credentials", "refresh_token"},
+		Scopes:         []string{"orders:read", "openid"},
+		Audiences:      []string{"orders-api"},
+		AccessTokenTTL: "5m0s", RefreshTokenTTL: "24h0m0s", RefreshTokenIdleTTL: "8h0m0s",
+	}
+	if diff := cmp.Diff(wantReg, decodeRegistration(t, reg)); diff != "" {
+		t.Errorf("registration mismatch (-want +got):\n%s", diff)
+	}
+	if strings.Contains(string(reg.Data[RegistrationKey]), secret) {
+		t.Errorf("registration Secret contains the plain client secret")
+	}
+
+	e.testSteadyState(t, got, creds, reg)
+}
+
+// testSteadyState runs one more reconcile and checks that it wrote
+// nothing: the resource and both Secrets keep their resourceVersions.
+func (e *testEnv) testSteadyState(t *testing.T, oc *v1alpha1.OAuthClient, creds, reg *corev1.Secret) {
+	t.Helper()
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(oc)}
+	if _, err := e.reconciler.Reconcile(t.Context(), req); err != nil {
+		t.Fatalf("forced reconcile: %v", err)
+	}
+	after := &v1alpha1.OAuthClient{}
+	if err := e.client.Get(t.Context(), req.NamespacedName, after); err != nil {
+		t.Fatalf("get oauthclient: %v", err)
+	}
+	if after.ResourceVersion != oc.ResourceVersion {
+		t.Errorf("got oauthclient resourceVersion %s after a no-op reconcile, want %s", after.ResourceVersion, oc.ResourceVersion)
+	}
+	for _, before := range []*corev1.Secret{creds, reg} {
+		now := e.getSecret(t, before.Namespace, before.Name)
+		if now.ResourceVersion != before.ResourceVersion {
+			t.Errorf("got secret %s resourceVersion %s after a no-op reconcile, want %s", before.Name, now.ResourceVersion, before.ResourceVersion)
+		}
+	}
+}
+
+func (e *testEnv) testPublic(t *testing.T) {
+	createNamespace(t, e.client, "public")
+	oc := newOAuthClient("public", "cli")
+	oc.Spec.Public = true
+	oc.Spec.GrantTypes = []v1alpha1.GrantType{v1alpha1.GrantTypePassword, v1alpha1.GrantTypeRefreshToken}
+	e.create(t, oc)
+	e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+
+	creds := e.getSecret(t, "public", "cli-oauth")
+	if _, ok := creds.Data[KeyClientSecret]; ok {
+		t.Errorf("got client_secret in the credentials Secret of a public client, want none")
+	}
+	rc := decodeRegistration(t, e.registration(t, oc))
+	if !rc.Public || len(rc.SecretHashes) != 0 {
+		t.Errorf("got public %v and %d secret hashes, want public true and none", rc.Public, len(rc.SecretHashes))
+	}
+}
+
+func (e *testEnv) testConflict(t *testing.T) {
+	createNamespace(t, e.client, "conflict")
+	foreign := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "conflict", Name: "taken-oauth"},
+		Data:       map[string][]byte{"password": []byte("not the controller's")},
+	}
+	if err := e.client.Create(t.Context(), foreign); err != nil {
+		t.Fatalf("create foreign secret: %v", err)
+	}
+	oc := newOAuthClient("conflict", "taken")
+	e.create(t, oc)
+	got := e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionFalse, v1alpha1.ReasonSecretConflict)
+	cond := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+	if !strings.Contains(cond.Message, "spec.secretName") {
+		t.Errorf("got message %q, want it to say what to change", cond.Message)
+	}
+
+	now := e.getSecret(t, "conflict", "taken-oauth")
+	if now.ResourceVersion != foreign.ResourceVersion {
+		t.Errorf("got foreign secret resourceVersion %s, want %s (untouched)", now.ResourceVersion, foreign.ResourceVersion)
+	}
+	if diff := cmp.Diff(map[string]string{"password": "not the controller's"}, stringData(now)); diff != "" {
+		t.Errorf("foreign secret data changed (-want +got):\n%s", diff)
+	}
+
+	if err := e.client.Delete(t.Context(), foreign); err != nil {
+		t.Fatalf("delete foreign secret: %v", err)
+	}
+	e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+}
+
+// provisioned creates oc, waits for Ready and returns its client secret.
+func (e *testEnv) provisioned(t *testing.T, oc *v1alpha1.OAuthClient) string {
+	t.Helper()
+	createNamespace(t, e.client, oc.Namespace)
+	e.create(t, oc)
+	e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+	return string(e.getSecret(t, oc.Namespace, oc.CredentialsSecretName()).Data[KeyClientSecret])
+}
+
+func (e *testEnv) testCredentialsEdited(t *testing.T) {
+	oc := newOAuthClient("edit", "orders")
+	secret := e.provisioned(t, oc)
+	regBefore := e.registration(t, oc)
+
+	creds := e.getSecret(t, "edit", "orders-oauth")
+	creds.Data[KeyTokenURL] = []byte("https://attacker.example.test/token")
+	delete(creds.Data, KeyIssuer)
+	if err := e.client.Update(t.Context(), creds); err != nil {
+		t.Fatalf("edit credentials secret: %v", err)
+	}
+
+	want := map[string]string{KeyClientID: "edit.orders", KeyClientSecret: secret, KeyTokenURL: testTokenURL, KeyIssuer: testIssuerURL}
+	eventually(t, "credentials restored", func() error {
+		got := stringData(e.getSecret(t, "edit", "orders-oauth"))
+		if diff := cmp.Diff(want, got); diff != "" {
+			return fmt.Errorf("credentials mismatch (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+	if now := e.registration(t, oc); now.ResourceVersion != regBefore.ResourceVersion {
+		t.Errorf("got registration resourceVersion %s, want %s (the secret did not change)", now.ResourceVersion, regBefore.ResourceVersion)
+	}
+}
+
+func (e *testEnv) testCredentialsDeleted(t *testing.T) {
+	oc := newOAuthClient("lost", "orders")
+	old := e.provisioned(t, oc)
+	creds := e.getSecret(t, "lost", "orders-oauth")
+	if err := e.client.Delete(t.Context(), creds); err != nil {
+		t.Fatalf("delete credentials secret: %v", err)
+	}
+
+	var fresh string
+	eventually(t, "credentials recreated", func() error {
+		s := &corev1.Secret{}
+		if err := e.client.Get(t.Context(), client.ObjectKeyFromObject(creds), s); err != nil {
+			return err
+		}
+		fresh = string(s.Data[KeyClientSecret])
+		if fresh == old || !validSecret([]byte(fresh)) {
+			return errors.New("client secret not replaced yet")
+		}
+		return nil
+	})
+	eventually(t, "registration holds the new hash", func() error {
+		got := decodeRegistration(t, e.registration(t, oc)).SecretHashes
+		if diff := cmp.Diff([]string{clients.HashSecret(fresh)}, got); diff != "" {
+			return fmt.Errorf("secret hashes mismatch (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}
+
+func (e *testEnv) testRegistrationRestored(t *testing.T) {
+	oc := newOAuthClient("reg", "orders")
+	secret := e.provisioned(t, oc)
+	wantHashes := []string{clients.HashSecret(secret)}
+
+	reg := e.registration(t, oc)
+	reg.Data[RegistrationKey] = []byte("clients: []\n")
+	if err := e.client.Update(t.Context(), reg); err != nil {
+		t.Fatalf("edit registration secret: %v", err)
+	}
+	e.waitHashes(t, oc, wantHashes)
+
+	if err := e.client.Delete(t.Context(), e.registration(t, oc)); err != nil {
+		t.Fatalf("delete registration secret: %v", err)
+	}
+	e.waitHashes(t, oc, wantHashes)
+
+	if got := string(e.getSecret(t, "reg", "orders-oauth").Data[KeyClientSecret]); got != secret {
+		t.Errorf("client secret changed after the registration was rebuilt")
+	}
+}
+
+func (e *testEnv) waitHashes(t *testing.T, oc *v1alpha1.OAuthClient, want []string) {
+	t.Helper()
+	eventually(t, "registration restored", func() error {
+		reg := &corev1.Secret{}
+		key := client.ObjectKey{Namespace: systemNamespace, Name: RegistrationSecretName(oc.Namespace, oc.Name)}
+		if err := e.client.Get(t.Context(), key, reg); err != nil {
+			return err
+		}
+		var file registrationFile
+		if err := yaml.Unmarshal(reg.Data[RegistrationKey], &file); err != nil || len(file.Clients) != 1 {
+			return fmt.Errorf("registration not restored yet (decode error %v)", err)
+		}
+		if diff := cmp.Diff(want, file.Clients[0].SecretHashes); diff != "" {
+			return fmt.Errorf("secret hashes mismatch (-want +got):\n%s", diff)
+		}
+		return nil
+	})
+}
+
+func (e *testEnv) testTwoNamespaces(t *testing.T) {
+	first := newOAuthClient("team-a", "shop")
+	second := newOAuthClient("team-b", "shop")
+	e.provisioned(t, first)
+	e.provisioned(t, second)
+
+	idA := decodeRegistration(t, e.registration(t, first)).ClientID
+	idB := decodeRegistration(t, e.registration(t, second)).ClientID
+	if idA == idB {
+		t.Errorf("got client ID %q for both namespaces, want distinct IDs", idA)
+	}
+	nameA, nameB := RegistrationSecretName("team-a", "shop"), RegistrationSecretName("team-b", "shop")
+	if nameA == nameB {
+		t.Errorf("got registration Secret %s for both namespaces, want distinct names", nameA)
+	}
+}
+
+func (e *testEnv) testInvalidSpec(t *testing.T) {
+	createNamespace(t, e.client, "invalid")
+	oc := newOAuthClient("invalid", fmt.Sprintf("%0250d", 0))
+	oc.Spec.SecretName = "long-oauth"
+	e.create(t, oc)
+	e.waitReady(t, client.ObjectKeyFromObject(oc), metav1.ConditionFalse, v1alpha1.ReasonInvalidSpec)
+
+	if err := e.client.Get(t.Context(), client.ObjectKey{Namespace: "invalid", Name: "long-oauth"}, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		t.Errorf("got error %v reading the credentials Secret of an invalid client, want not found", err)
+	}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(oc)}
+	_, err := e.reconciler.Reconcile(t.Context(), req)
+	if !errors.Is(err, reconcile.TerminalError(nil)) {
+		t.Errorf("got reconcile error %v, want a terminal error", err)
+	}
+}
+
+func (e *testEnv) testDelete(t *testing.T) {
+	oc := newOAuthClient("delete", "orders")
+	e.provisioned(t, oc)
+	regName := RegistrationSecretName("delete", "orders")
+
+	if err := e.client.Delete(t.Context(), oc); err != nil {
+		t.Fatalf("delete oauthclient: %v", err)
+	}
+	eventually(t, "oauthclient and registration removed", func() error {
+		err := e.client.Get(t.Context(), client.ObjectKeyFromObject(oc), &v1alpha1.OAuthClient{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("oauthclient still there (get error %v)", err)
+		}
+		err = e.client.Get(t.Context(), client.ObjectKey{Namespace: systemNamespace, Name: regName}, &corev1.Secret{})
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("registration secret still there (get error %v)", err)
+		}
+		return nil
+	})
+}
+
+func stringData(s *corev1.Secret) map[string]string {
+	out := make(map[string]string, len(s.Data))
+	for k, v := range s.Data {
+		out[k] = string(v)
+	}
+	return out
+}
+
+func managers(s *corev1.Secret) []string {
+	var names []string
+	for _, f := range s.ManagedFields {
+		names = append(names, f.Manager)
+	}
+	return names
+}

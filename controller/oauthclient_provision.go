@@ -1,0 +1,221 @@
+package controller
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+)
+
+// Keys of the credentials Secret.
+const (
+	KeyClientID     = "client_id"
+	KeyClientSecret = "client_secret"
+	KeyTokenURL     = "token_url"
+	KeyIssuer       = "issuer"
+)
+
+// secretBytes is the number of random bytes in a client secret. 32 bytes
+// (256 bits) keep a secret out of reach of guessing even though the issuer
+// hashes it with fast, unsalted SHA-256.
+const secretBytes = 32
+
+// provisionError is a failure that the Ready condition reports with its
+// own reason. A terminal failure is not retried.
+type provisionError struct {
+	reason   string
+	message  string
+	terminal bool
+	err      error
+}
+
+func (e *provisionError) Error() string {
+	if e.err == nil {
+		return e.message
+	}
+	return e.message + ": " + e.err.Error()
+}
+
+func (e *provisionError) Unwrap() error { return e.err }
+
+// ClientID returns the client_id of the OAuthClient name in namespace:
+// "<namespace>.<name>". A namespace name has no dots, so the first dot
+// separates the two parts and two resources never share an ID. The ID
+// depends on nothing else, so it survives a backup and restore that drops
+// status, and a resource recreated with the same name gets the same ID.
+func ClientID(namespace, name string) string {
+	return namespace + "." + name
+}
+
+// RegistrationSecretName returns the name of the registration Secret of the
+// OAuthClient name in namespace: "oauthclient-" and the first 32 hex digits
+// of the SHA-256 of "<namespace>/<name>". A hash keeps the name within the
+// 253-character limit for any namespace and name.
+func RegistrationSecretName(namespace, name string) string {
+	sum := sha256.Sum256([]byte(namespace + "/" + name))
+	return "oauthclient-" + hex.EncodeToString(sum[:16])
+}
+
+// provision writes the credentials and registration Secrets of oc. It
+// returns a *provisionError for a failure with its own condition reason.
+func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAuthClient) error {
+	current, err := r.currentCredentials(ctx, oc)
+	if err != nil {
+		return err
+	}
+	secret := r.clientSecret(ctx, oc, current)
+	model := clientModel(oc)
+	if !oc.Spec.Public {
+		model.SecretHashes = []string{clients.HashSecret(secret)}
+	}
+	if err := model.Validate(); err != nil {
+		return &provisionError{reason: v1alpha1.ReasonInvalidSpec, terminal: true, err: err,
+			message: "the issuer cannot register this client; change the spec or the resource name as the error says"}
+	}
+
+	// NOTE: secret rotation (spec.secretRotation) is not implemented yet. It
+	// would keep the previous secret's hash in model.SecretHashes until
+	// the overlap ends, and set status.lastRotationTime.
+	if err := r.applyCredentials(ctx, oc, current, secret); err != nil {
+		return err
+	}
+	return r.applyRegistration(ctx, oc, model)
+}
+
+// currentCredentials returns the credentials Secret of oc, or nil when it
+// does not exist. A Secret that oc does not control is a conflict.
+func (r *OAuthClientReconciler) currentCredentials(ctx context.Context, oc *v1alpha1.OAuthClient) (*corev1.Secret, error) {
+	key := client.ObjectKey{Namespace: oc.Namespace, Name: oc.CredentialsSecretName()}
+	current := &corev1.Secret{}
+	err := r.Client.Get(ctx, key, current)
+	if apierrors.IsNotFound(err) {
+		// The cache may lag behind a Secret written a moment ago. Ask the
+		// API server before a new client secret replaces the one inside.
+		err = r.APIReader.Get(ctx, key, current)
+	}
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, provisioningFailed("read the credentials Secret", err)
+	}
+	if !metav1.IsControlledBy(current, oc) {
+		return nil, &provisionError{reason: v1alpha1.ReasonSecretConflict, terminal: true,
+			message: fmt.Sprintf("Secret %s/%s exists and is not owned by this OAuthClient; delete that Secret, or set spec.secretName to a free name", oc.Namespace, key.Name)}
+	}
+	return current, nil
+}
+
+func provisioningFailed(action string, err error) error {
+	return &provisionError{reason: v1alpha1.ReasonProvisioningFailed, err: err,
+		message: "failed to " + action + "; the controller retries"}
+}
+
+// clientSecret returns the client secret to keep: the one in the current
+// credentials Secret when it has the form that the controller generates,
+// or a new one. The plain secret exists only in the credentials Secret, so
+// when that Secret is deleted, or its secret is replaced by a value of
+// another form, the old secret is lost and a new one takes its place in
+// both Secrets. It returns "" for a public client.
+func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, current *corev1.Secret) string {
+	if oc.Spec.Public {
+		return ""
+	}
+	if current != nil && validSecret(current.Data[KeyClientSecret]) {
+		return string(current.Data[KeyClientSecret])
+	}
+	log.FromContext(ctx).Info("client secret generated", "clientID", ClientID(oc.Namespace, oc.Name))
+	return newSecret()
+}
+
+// validSecret reports whether s is the unpadded base64url encoding of
+// secretBytes bytes, the form that newSecret returns.
+func validSecret(s []byte) bool {
+	raw, err := base64.RawURLEncoding.DecodeString(string(s))
+	return err == nil && len(raw) == secretBytes
+}
+
+func newSecret() string {
+	raw := make([]byte, secretBytes)
+	_, _ = rand.Read(raw) // crypto/rand.Read never returns an error since Go 1.24.
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// credentialsData returns the data that the credentials Secret of oc must
+// hold.
+func (r *OAuthClientReconciler) credentialsData(oc *v1alpha1.OAuthClient, secret string) map[string][]byte {
+	data := map[string][]byte{
+		KeyClientID: []byte(ClientID(oc.Namespace, oc.Name)),
+		KeyTokenURL: []byte(r.TokenURL),
+		KeyIssuer:   []byte(r.IssuerURL),
+	}
+	if secret != "" {
+		data[KeyClientSecret] = []byte(secret)
+	}
+	return data
+}
+
+// applyCredentials writes the credentials Secret with server-side apply,
+// unless current already holds the wanted data.
+func (r *OAuthClientReconciler) applyCredentials(ctx context.Context, oc *v1alpha1.OAuthClient, current *corev1.Secret, secret string) error {
+	data := r.credentialsData(oc, secret)
+	if current != nil && credentialsMatch(current, data) {
+		return nil
+	}
+
+	apply := corev1ac.Secret(oc.CredentialsSecretName(), oc.Namespace).
+		WithType(corev1.SecretTypeOpaque).
+		WithData(data).
+		WithOwnerReferences(controllerReference(oc))
+	if err := r.Client.Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return provisioningFailed("write the credentials Secret", err)
+	}
+	r.recordWrite(oc, current == nil, "credentials Secret "+oc.CredentialsSecretName())
+	return nil
+}
+
+// credentialsMatch reports whether s holds exactly the wanted values under
+// the controller's keys. Keys that someone else added are left alone.
+func credentialsMatch(s *corev1.Secret, want map[string][]byte) bool {
+	for _, key := range []string{KeyClientID, KeyClientSecret, KeyTokenURL, KeyIssuer} {
+		got, gotOK := s.Data[key]
+		value, wantOK := want[key]
+		if gotOK != wantOK || string(got) != string(value) {
+			return false
+		}
+	}
+	return true
+}
+
+func controllerReference(oc *v1alpha1.OAuthClient) *metav1ac.OwnerReferenceApplyConfiguration {
+	gvk := v1alpha1.GroupVersion.WithKind("OAuthClient")
+	return metav1ac.OwnerReference().
+		WithAPIVersion(gvk.GroupVersion().String()).
+		WithKind(gvk.Kind).
+		WithName(oc.Name).
+		WithUID(oc.UID).
+		WithController(true).
+		WithBlockOwnerDeletion(true)
+}
+
+// recordWrite records an Event for a Secret that was created or updated.
+func (r *OAuthClientReconciler) recordWrite(oc *v1alpha1.OAuthClient, created bool, what string) {
+	if created {
+		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Created", "Create", "%s created", what)
+		return
+	}
+	r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Updated", "Update", "%s updated", what)
+}

@@ -1,0 +1,190 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
+	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+)
+
+// Labels and annotations of a registration Secret.
+const (
+	// LabelRegistration marks a registration Secret; its value is
+	// RegistrationKindClient.
+	LabelRegistration = "gatehouse.dev/registration"
+	// RegistrationKindClient is the LabelRegistration value of a client's
+	// registration Secret.
+	RegistrationKindClient = "client"
+	// LabelClientNamespace is the namespace of the OAuthClient.
+	LabelClientNamespace = "gatehouse.dev/client-namespace"
+	// LabelClientName is the name of the OAuthClient. It is left out when
+	// the name is longer than the 63 characters a label value may have.
+	LabelClientName = "gatehouse.dev/client-name"
+	// AnnotationClientNamespace is the namespace of the OAuthClient, which
+	// the controller reads to map the Secret back to its resource.
+	AnnotationClientNamespace = "gatehouse.dev/client-namespace"
+	// AnnotationClientName is the full name of the OAuthClient.
+	AnnotationClientName = "gatehouse.dev/client-name"
+)
+
+// RegistrationKey is the data key of a registration Secret. Its value is a
+// client file in the format of issuer/clients (docs/issuer-files.md) with
+// exactly one client, so the issuer reads it with the same parser as a
+// clients.yaml file.
+const RegistrationKey = "clients.yaml"
+
+// registrationFile is the YAML form of a client file.
+type registrationFile struct {
+	Clients []registrationClient `json:"clients"`
+}
+
+// registrationClient is one entry of a client file. Its field names are the
+// ones that issuer/clients reads, and durations are Go duration strings.
+type registrationClient struct {
+	ClientID            string              `json:"clientID"`
+	SecretHashes        []string            `json:"secretHashes,omitempty"`
+	Public              bool                `json:"public,omitempty"`
+	GrantTypes          []clients.GrantType `json:"grantTypes"`
+	Scopes              []string            `json:"scopes,omitempty"`
+	Audiences           []string            `json:"audiences"`
+	AccessTokenTTL      string              `json:"accessTokenTTL,omitempty"`
+	RefreshTokenTTL     string              `json:"refreshTokenTTL,omitempty"`
+	RefreshTokenIdleTTL string              `json:"refreshTokenIdleTTL,omitempty"`
+}
+
+// clientModel returns the issuer's view of oc without secret hashes.
+func clientModel(oc *v1alpha1.OAuthClient) clients.Client {
+	c := clients.Client{
+		ID:              ClientID(oc.Namespace, oc.Name),
+		Public:          oc.Spec.Public,
+		AccessTokenTTL:  durationOf(oc.Spec.AccessTokenTTL),
+		RefreshTokenTTL: durationOf(oc.Spec.RefreshTokenTTL),
+		RefreshIdleTTL:  durationOf(oc.Spec.RefreshTokenIdleTTL),
+	}
+	for _, g := range oc.Spec.GrantTypes {
+		c.GrantTypes = append(c.GrantTypes, clients.GrantType(g))
+	}
+	for _, s := range oc.Spec.Scopes {
+		c.Scopes = append(c.Scopes, string(s))
+	}
+	for _, a := range oc.Spec.Audiences {
+		c.Audiences = append(c.Audiences, string(a))
+	}
+	return c
+}
+
+func durationOf(d *metav1.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	return d.Duration
+}
+
+// encodeRegistration returns the client file that holds c alone.
+func encodeRegistration(c clients.Client) ([]byte, error) {
+	entry := registrationClient{
+		ClientID:            c.ID,
+		SecretHashes:        c.SecretHashes,
+		Public:              c.Public,
+		GrantTypes:          c.GrantTypes,
+		Scopes:              c.Scopes,
+		Audiences:           c.Audiences,
+		AccessTokenTTL:      durationString(c.AccessTokenTTL),
+		RefreshTokenTTL:     durationString(c.RefreshTokenTTL),
+		RefreshTokenIdleTTL: durationString(c.RefreshIdleTTL),
+	}
+	data, err := yaml.Marshal(registrationFile{Clients: []registrationClient{entry}})
+	if err != nil {
+		return nil, fmt.Errorf("encode registration: %w", err)
+	}
+	return data, nil
+}
+
+// durationString returns d as a Go duration, or "" for 0, which the issuer
+// reads as "use the default".
+func durationString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
+// registrationLabels returns the labels of the registration Secret of oc.
+func registrationLabels(oc *v1alpha1.OAuthClient) map[string]string {
+	labels := map[string]string{
+		LabelRegistration:    RegistrationKindClient,
+		LabelClientNamespace: oc.Namespace,
+	}
+	if len(validation.IsValidLabelValue(oc.Name)) == 0 {
+		labels[LabelClientName] = oc.Name
+	}
+	return labels
+}
+
+func registrationAnnotations(oc *v1alpha1.OAuthClient) map[string]string {
+	return map[string]string{
+		AnnotationClientNamespace: oc.Namespace,
+		AnnotationClientName:      oc.Name,
+	}
+}
+
+// applyRegistration writes the registration Secret of oc with server-side
+// apply, unless it already holds the wanted labels, annotations and data.
+func (r *OAuthClientReconciler) applyRegistration(ctx context.Context, oc *v1alpha1.OAuthClient, model clients.Client) error {
+	data, err := encodeRegistration(model)
+	if err != nil {
+		return provisioningFailed("encode the registration", err)
+	}
+	name := RegistrationSecretName(oc.Namespace, oc.Name)
+	labels, annotations := registrationLabels(oc), registrationAnnotations(oc)
+
+	current := &corev1.Secret{}
+	err = r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: name}, current)
+	if client.IgnoreNotFound(err) != nil {
+		return provisioningFailed("read the registration Secret", err)
+	}
+	found := !apierrors.IsNotFound(err)
+	if found && registrationMatches(current, labels, annotations, data) {
+		return nil
+	}
+
+	apply := corev1ac.Secret(name, r.Namespace).
+		WithType(corev1.SecretTypeOpaque).
+		WithLabels(labels).
+		WithAnnotations(annotations).
+		WithData(map[string][]byte{RegistrationKey: data})
+	if err := r.Client.Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return provisioningFailed("write the registration Secret", err)
+	}
+	r.recordWrite(oc, !found, "registration Secret "+r.Namespace+"/"+name)
+	return nil
+}
+
+// registrationMatches reports whether s carries the wanted labels and
+// annotations and holds data under RegistrationKey. Other keys, labels and
+// annotations are left alone.
+func registrationMatches(s *corev1.Secret, labels, annotations map[string]string, data []byte) bool {
+	if string(s.Data[RegistrationKey]) != string(data) {
+		return false
+	}
+	return containsAll(s.Labels, labels) && containsAll(s.Annotations, annotations)
+}
+
+func containsAll(got, want map[string]string) bool {
+	for k, v := range want {
+		if value, ok := got[k]; !ok || value != v {
+			return false
+		}
+	}
+	return true
+}
