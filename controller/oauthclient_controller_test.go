@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -244,10 +245,12 @@ func TestOAuthClientReconciler(t *testing.T) {
 	t.Run("secret conflict", e.testConflict)
 	t.Run("credentials edit restored", e.testCredentialsEdited)
 	t.Run("credentials delete new secret", e.testCredentialsDeleted)
+	t.Run("weak client secret replaced", e.testCredentialsSecretReplaced)
 	t.Run("registration restored", e.testRegistrationRestored)
 	t.Run("same name two namespaces", e.testTwoNamespaces)
 	t.Run("client id too long", e.testInvalidSpec)
 	t.Run("delete removes registration", e.testDelete)
+	t.Run("recreated resource gets credentials", e.testRecreate)
 }
 
 func (e *testEnv) testCreate(t *testing.T) {
@@ -304,7 +307,27 @@ func (e *testEnv) testCreate(t *testing.T) {
 		t.Errorf("registration Secret contains the plain client secret")
 	}
 
+	e.waitEvent(t, got, corev1.EventTypeNormal, "Created")
 	e.testSteadyState(t, got, creds, reg)
+}
+
+// waitEvent waits for an Event of type and reason about oc.
+func (e *testEnv) waitEvent(t *testing.T, oc *v1alpha1.OAuthClient, eventType, reason string) {
+	t.Helper()
+	eventually(t, "event "+reason, func() error {
+		var list eventsv1.EventList
+		if err := e.client.List(t.Context(), &list, client.InNamespace(oc.Namespace)); err != nil {
+			return err
+		}
+		var seen []string
+		for _, ev := range list.Items {
+			if ev.Regarding.UID == oc.UID && ev.Type == eventType && ev.Reason == reason {
+				return nil
+			}
+			seen = append(seen, ev.Type+"/"+ev.Reason)
+		}
+		return fmt.Errorf("got events %v, want %s/%s", seen, eventType, reason)
+	})
 }
 
 // testSteadyState runs one more reconcile and checks that it wrote
@@ -365,6 +388,8 @@ func (e *testEnv) testConflict(t *testing.T) {
 		t.Errorf("got message %q, want it to say what to change", cond.Message)
 	}
 
+	e.waitEvent(t, got, corev1.EventTypeWarning, v1alpha1.ReasonSecretConflict)
+
 	now := e.getSecret(t, "conflict", "taken-oauth")
 	if now.ResourceVersion != foreign.ResourceVersion {
 		t.Errorf("got foreign secret resourceVersion %s, want %s (untouched)", now.ResourceVersion, foreign.ResourceVersion)
@@ -411,6 +436,26 @@ func (e *testEnv) testCredentialsEdited(t *testing.T) {
 	if now := e.registration(t, oc); now.ResourceVersion != regBefore.ResourceVersion {
 		t.Errorf("got registration resourceVersion %s, want %s (the secret did not change)", now.ResourceVersion, regBefore.ResourceVersion)
 	}
+}
+
+func (e *testEnv) testCredentialsSecretReplaced(t *testing.T) {
+	oc := newOAuthClient("weak", "orders")
+	e.provisioned(t, oc)
+	creds := e.getSecret(t, "weak", "orders-oauth")
+	creds.Data[KeyClientSecret] = []byte("password123")
+	if err := e.client.Update(t.Context(), creds); err != nil {
+		t.Fatalf("edit credentials secret: %v", err)
+	}
+
+	var fresh string
+	eventually(t, "client secret replaced", func() error {
+		fresh = string(e.getSecret(t, "weak", "orders-oauth").Data[KeyClientSecret])
+		if !validSecret([]byte(fresh)) {
+			return fmt.Errorf("got client secret of %d characters, want a generated one", len(fresh))
+		}
+		return nil
+	})
+	e.waitHashes(t, oc, []string{clients.HashSecret(fresh)})
 }
 
 func (e *testEnv) testCredentialsDeleted(t *testing.T) {
@@ -552,4 +597,43 @@ func managers(s *corev1.Secret) []string {
 		names = append(names, f.Manager)
 	}
 	return names
+}
+
+// testRecreate deletes a resource and creates it again with the same name.
+// envtest runs no garbage collector, so the test deletes the old
+// credentials Secret itself, as the collector would.
+func (e *testEnv) testRecreate(t *testing.T) {
+	oc := newOAuthClient("again", "orders")
+	old := e.provisioned(t, oc)
+	key := client.ObjectKeyFromObject(oc)
+	if err := e.client.Delete(t.Context(), oc); err != nil {
+		t.Fatalf("delete oauthclient: %v", err)
+	}
+	eventually(t, "oauthclient removed", func() error {
+		if err := e.client.Get(t.Context(), key, &v1alpha1.OAuthClient{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("oauthclient still there (get error %v)", err)
+		}
+		return nil
+	})
+
+	again := newOAuthClient("again", "orders")
+	e.create(t, again)
+	got := e.waitReady(t, key, metav1.ConditionFalse, v1alpha1.ReasonSecretConflict)
+	cond := meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReady)
+	if !strings.Contains(cond.Message, "garbage collector") {
+		t.Errorf("got message %q, want it to name the garbage collector", cond.Message)
+	}
+
+	if err := e.client.Delete(t.Context(), e.getSecret(t, "again", "orders-oauth")); err != nil {
+		t.Fatalf("delete old credentials secret: %v", err)
+	}
+	e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+	fresh := string(e.getSecret(t, "again", "orders-oauth").Data[KeyClientSecret])
+	if fresh == old {
+		t.Errorf("got the deleted resource's client secret, want a new one")
+	}
+	rc := decodeRegistration(t, e.registration(t, again))
+	if diff := cmp.Diff([]string{clients.HashSecret(fresh)}, rc.SecretHashes); diff != "" {
+		t.Errorf("registration secret hashes mismatch (-want +got):\n%s", diff)
+	}
 }

@@ -113,10 +113,22 @@ func (r *OAuthClientReconciler) currentCredentials(ctx context.Context, oc *v1al
 		return nil, provisioningFailed("read the credentials Secret", err)
 	}
 	if !metav1.IsControlledBy(current, oc) {
-		return nil, &provisionError{reason: v1alpha1.ReasonSecretConflict, terminal: true,
-			message: fmt.Sprintf("Secret %s/%s exists and is not owned by this OAuthClient; delete that Secret, or set spec.secretName to a free name", oc.Namespace, key.Name)}
+		return nil, secretConflict(oc, current)
 	}
 	return current, nil
+}
+
+// secretConflict returns the error for a credentials Secret that oc does
+// not control. A Secret left by a deleted OAuthClient of the same name gets
+// its own message, because it goes away without help once the garbage
+// collector deletes it, and its deletion triggers a new reconcile.
+func secretConflict(oc *v1alpha1.OAuthClient, s *corev1.Secret) error {
+	message := fmt.Sprintf("Secret %s/%s exists and is not owned by this OAuthClient; delete that Secret, or set spec.secretName to a free name", s.Namespace, s.Name)
+	owner := metav1.GetControllerOf(s)
+	if owner != nil && owner.Kind == "OAuthClient" && owner.Name == oc.Name && owner.UID != oc.UID {
+		message = fmt.Sprintf("Secret %s/%s belongs to a deleted OAuthClient of the same name; the controller writes new credentials once the garbage collector deletes it", s.Namespace, s.Name)
+	}
+	return &provisionError{reason: v1alpha1.ReasonSecretConflict, terminal: true, message: message}
 }
 
 func provisioningFailed(action string, err error) error {
