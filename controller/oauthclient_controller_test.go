@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -213,6 +214,23 @@ func (e *testEnv) getSecret(t *testing.T, namespace, name string) *corev1.Secret
 	return s
 }
 
+// editSecret changes a Secret as a user would, retrying on a conflict with
+// a concurrent write.
+func (e *testEnv) editSecret(t *testing.T, namespace, name string, edit func(*corev1.Secret)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s := &corev1.Secret{}
+		if err := e.client.Get(t.Context(), client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+			return err
+		}
+		edit(s)
+		return e.client.Update(t.Context(), s)
+	})
+	if err != nil {
+		t.Fatalf("edit secret %s/%s: %v", namespace, name, err)
+	}
+}
+
 func (e *testEnv) registration(t *testing.T, oc *v1alpha1.OAuthClient) *corev1.Secret {
 	t.Helper()
 	return e.getSecret(t, systemNamespace, RegistrationSecretName(oc.Namespace, oc.Name))
@@ -251,6 +269,7 @@ func TestOAuthClientReconciler(t *testing.T) {
 	t.Run("client id too long", e.testInvalidSpec)
 	t.Run("delete removes registration", e.testDelete)
 	t.Run("recreated resource gets credentials", e.testRecreate)
+	t.Run("secret name change moves secret", e.testRename)
 }
 
 func (e *testEnv) testCreate(t *testing.T) {
@@ -418,12 +437,10 @@ func (e *testEnv) testCredentialsEdited(t *testing.T) {
 	secret := e.provisioned(t, oc)
 	regBefore := e.registration(t, oc)
 
-	creds := e.getSecret(t, "edit", "orders-oauth")
-	creds.Data[KeyTokenURL] = []byte("https://attacker.example.test/token")
-	delete(creds.Data, KeyIssuer)
-	if err := e.client.Update(t.Context(), creds); err != nil {
-		t.Fatalf("edit credentials secret: %v", err)
-	}
+	e.editSecret(t, "edit", "orders-oauth", func(s *corev1.Secret) {
+		s.Data[KeyTokenURL] = []byte("https://attacker.example.test/token")
+		delete(s.Data, KeyIssuer)
+	})
 
 	want := map[string]string{KeyClientID: "edit.orders", KeyClientSecret: secret, KeyTokenURL: testTokenURL, KeyIssuer: testIssuerURL}
 	eventually(t, "credentials restored", func() error {
@@ -441,11 +458,9 @@ func (e *testEnv) testCredentialsEdited(t *testing.T) {
 func (e *testEnv) testCredentialsSecretReplaced(t *testing.T) {
 	oc := newOAuthClient("weak", "orders")
 	e.provisioned(t, oc)
-	creds := e.getSecret(t, "weak", "orders-oauth")
-	creds.Data[KeyClientSecret] = []byte("password123")
-	if err := e.client.Update(t.Context(), creds); err != nil {
-		t.Fatalf("edit credentials secret: %v", err)
-	}
+	e.editSecret(t, "weak", "orders-oauth", func(s *corev1.Secret) {
+		s.Data[KeyClientSecret] = []byte("password123")
+	})
 
 	var fresh string
 	eventually(t, "client secret replaced", func() error {
@@ -492,11 +507,9 @@ func (e *testEnv) testRegistrationRestored(t *testing.T) {
 	secret := e.provisioned(t, oc)
 	wantHashes := []string{clients.HashSecret(secret)}
 
-	reg := e.registration(t, oc)
-	reg.Data[RegistrationKey] = []byte("clients: []\n")
-	if err := e.client.Update(t.Context(), reg); err != nil {
-		t.Fatalf("edit registration secret: %v", err)
-	}
+	e.editSecret(t, systemNamespace, RegistrationSecretName("reg", "orders"), func(s *corev1.Secret) {
+		s.Data[RegistrationKey] = []byte("clients: []\n")
+	})
 	e.waitHashes(t, oc, wantHashes)
 
 	if err := e.client.Delete(t.Context(), e.registration(t, oc)); err != nil {
@@ -635,5 +648,34 @@ func (e *testEnv) testRecreate(t *testing.T) {
 	rc := decodeRegistration(t, e.registration(t, again))
 	if diff := cmp.Diff([]string{clients.HashSecret(fresh)}, rc.SecretHashes); diff != "" {
 		t.Errorf("registration secret hashes mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func (e *testEnv) testRename(t *testing.T) {
+	oc := newOAuthClient("rename", "orders")
+	secret := e.provisioned(t, oc)
+	key := client.ObjectKeyFromObject(oc)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		current := &v1alpha1.OAuthClient{}
+		if err := e.client.Get(t.Context(), key, current); err != nil {
+			return err
+		}
+		current.Spec.SecretName = "orders-credentials"
+		return e.client.Update(t.Context(), current)
+	})
+	if err != nil {
+		t.Fatalf("change spec.secretName: %v", err)
+	}
+
+	got := e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+	if got.Status.SecretName != "orders-credentials" {
+		t.Errorf("got status.secretName %q, want orders-credentials", got.Status.SecretName)
+	}
+	if moved := string(e.getSecret(t, "rename", "orders-credentials").Data[KeyClientSecret]); moved != secret {
+		t.Errorf("got a new client secret after the rename, want the previous one")
+	}
+	err = e.client.Get(t.Context(), client.ObjectKey{Namespace: "rename", Name: "orders-oauth"}, &corev1.Secret{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("got error %v reading the previous credentials Secret, want not found", err)
 	}
 }

@@ -76,7 +76,11 @@ func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAut
 	if err != nil {
 		return err
 	}
-	secret := r.clientSecret(ctx, oc, current)
+	previous, err := r.previousCredentials(ctx, oc)
+	if err != nil {
+		return err
+	}
+	secret := r.clientSecret(ctx, oc, current, previous)
 	model := clientModel(oc)
 	if !oc.Spec.Public {
 		model.SecretHashes = []string{clients.HashSecret(secret)}
@@ -92,7 +96,46 @@ func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAut
 	if err := r.applyCredentials(ctx, oc, current, secret); err != nil {
 		return err
 	}
-	return r.applyRegistration(ctx, oc, model)
+	if err := r.applyRegistration(ctx, oc, model); err != nil {
+		return err
+	}
+	return r.deletePrevious(ctx, oc, previous)
+}
+
+// previousCredentials returns the credentials Secret that oc controlled
+// under the name in status.secretName, when spec.secretName has changed
+// since, or nil.
+func (r *OAuthClientReconciler) previousCredentials(ctx context.Context, oc *v1alpha1.OAuthClient) (*corev1.Secret, error) {
+	name := oc.Status.SecretName
+	if name == "" || name == oc.CredentialsSecretName() {
+		return nil, nil
+	}
+	previous := &corev1.Secret{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: oc.Namespace, Name: name}, previous)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, provisioningFailed("read the previous credentials Secret", err)
+	}
+	if !metav1.IsControlledBy(previous, oc) {
+		return nil, nil
+	}
+	return previous, nil
+}
+
+// deletePrevious deletes the credentials Secret that oc used before
+// spec.secretName changed, once the new one is in place.
+func (r *OAuthClientReconciler) deletePrevious(ctx context.Context, oc *v1alpha1.OAuthClient, previous *corev1.Secret) error {
+	if previous == nil {
+		return nil
+	}
+	err := r.Client.Delete(ctx, previous, client.Preconditions{UID: &previous.UID})
+	if client.IgnoreNotFound(err) != nil {
+		return provisioningFailed("delete the previous credentials Secret "+previous.Name, err)
+	}
+	r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Deleted", "Delete", "previous credentials Secret %s deleted", previous.Name)
+	return nil
 }
 
 // currentCredentials returns the credentials Secret of oc, or nil when it
@@ -137,17 +180,20 @@ func provisioningFailed(action string, err error) error {
 }
 
 // clientSecret returns the client secret to keep: the one in the current
-// credentials Secret when it has the form that the controller generates,
-// or a new one. The plain secret exists only in the credentials Secret, so
-// when that Secret is deleted, or its secret is replaced by a value of
-// another form, the old secret is lost and a new one takes its place in
-// both Secrets. It returns "" for a public client.
-func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, current *corev1.Secret) string {
+// credentials Secret, or else in the previous one after a rename, when it
+// has the form that the controller generates. Otherwise it returns a new
+// secret. The plain secret exists only in the credentials Secret, so when
+// that Secret is deleted, or its secret is replaced by a value of another
+// form, the old secret is lost and a new one takes its place in both
+// Secrets. It returns "" for a public client.
+func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, current, previous *corev1.Secret) string {
 	if oc.Spec.Public {
 		return ""
 	}
-	if current != nil && validSecret(current.Data[KeyClientSecret]) {
-		return string(current.Data[KeyClientSecret])
+	for _, s := range []*corev1.Secret{current, previous} {
+		if s != nil && validSecret(s.Data[KeyClientSecret]) {
+			return string(s.Data[KeyClientSecret])
+		}
 	}
 	log.FromContext(ctx).Info("client secret generated", "clientID", ClientID(oc.Namespace, oc.Name))
 	return newSecret()
