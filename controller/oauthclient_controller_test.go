@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,10 +47,35 @@ const (
 	waitTimeout     = 20 * time.Second
 )
 
+// capturedLogs holds every log line of the controller at debug level, so
+// that a test can check that no client secret reaches the log.
+var capturedLogs lockedBuffer
+
 func init() {
 	// controller-runtime prints a stack trace when nothing sets its logger.
-	handler := slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})
+	handler := slog.NewMultiHandler(
+		slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}),
+		slog.NewJSONHandler(&capturedLogs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	)
 	logf.SetLogger(logr.FromSlogHandler(handler))
+}
+
+// lockedBuffer is a bytes.Buffer that is safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // testEnv is an API server with the reconciler running in a manager.
@@ -270,6 +297,7 @@ func TestOAuthClientReconciler(t *testing.T) {
 	t.Run("delete removes registration", e.testDelete)
 	t.Run("recreated resource gets credentials", e.testRecreate)
 	t.Run("secret name change moves secret", e.testRename)
+	t.Run("no secret in logs or events", e.testNoSecretLeak)
 }
 
 func (e *testEnv) testCreate(t *testing.T) {
@@ -677,5 +705,42 @@ func (e *testEnv) testRename(t *testing.T) {
 	err = e.client.Get(t.Context(), client.ObjectKey{Namespace: "rename", Name: "orders-oauth"}, &corev1.Secret{})
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("got error %v reading the previous credentials Secret, want not found", err)
+	}
+}
+
+// testNoSecretLeak checks that no client secret that the controller wrote
+// during the other subtests appears in its log or in an Event.
+func (e *testEnv) testNoSecretLeak(t *testing.T) {
+	var secrets corev1.SecretList
+	if err := e.client.List(t.Context(), &secrets); err != nil {
+		t.Fatalf("list secrets: %v", err)
+	}
+	var events eventsv1.EventList
+	if err := e.client.List(t.Context(), &events); err != nil {
+		t.Fatalf("list events: %v", err)
+	}
+	logs := capturedLogs.String()
+	if !strings.Contains(logs, "client secret generated") {
+		t.Fatalf("got no controller log lines, want the log captured")
+	}
+
+	checked := 0
+	for _, s := range secrets.Items {
+		secret := string(s.Data[KeyClientSecret])
+		if !validSecret([]byte(secret)) {
+			continue
+		}
+		checked++
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains the client secret of %s/%s", s.Namespace, s.Name)
+		}
+		for _, ev := range events.Items {
+			if strings.Contains(ev.Note, secret) {
+				t.Errorf("event %s/%s contains the client secret of %s/%s", ev.Namespace, ev.Name, s.Namespace, s.Name)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Errorf("got no client secrets to check, want those of the other subtests")
 	}
 }
