@@ -87,7 +87,7 @@ func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAut
 	}
 	if err := model.Validate(); err != nil {
 		return &provisionError{reason: v1alpha1.ReasonInvalidSpec, terminal: true, err: err,
-			message: "the issuer cannot register this client; change the spec or the resource name as the error says"}
+			message: "the issuer rejects this client as invalid; change the field of the spec that the error names, or use a shorter resource name for a too long client ID"}
 	}
 
 	// NOTE: secret rotation (spec.secretRotation) is not implemented yet. It
@@ -182,10 +182,10 @@ func provisioningFailed(action string, err error) error {
 // clientSecret returns the client secret to keep: the one in the current
 // credentials Secret, or else in the previous one after a rename, when it
 // has the form that the controller generates. Otherwise it returns a new
-// secret. The plain secret exists only in the credentials Secret, so when
+// secret. The plain secret exists only in the credentials Secret. So when
 // that Secret is deleted, or its secret is replaced by a value of another
-// form, the old secret is lost and a new one takes its place in both
-// Secrets. It returns "" for a public client.
+// form, the old secret is lost, and a new one goes into both Secrets. It
+// returns "" for a public client.
 func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, current, previous *corev1.Secret) string {
 	if oc.Spec.Public {
 		return ""
@@ -270,10 +270,10 @@ func controllerReference(oc *v1alpha1.OAuthClient) *metav1ac.OwnerReferenceApply
 }
 
 // recordWrite records an Event for a Secret that was created or updated.
-func (r *OAuthClientReconciler) recordWrite(oc *v1alpha1.OAuthClient, created bool, what string) {
+func (r *OAuthClientReconciler) recordWrite(oc *v1alpha1.OAuthClient, created bool, secretDescription string) {
 	if created {
-		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Created", "Create", "%s created", what)
+		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Created", "Create", "%s created", secretDescription)
 		return
 	}
-	r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Updated", "Update", "%s updated", what)
+	r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Updated", "Update", "%s updated", secretDescription)
 }

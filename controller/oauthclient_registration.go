@@ -2,8 +2,10 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,8 +92,19 @@ func durationOf(d *metav1.Duration) time.Duration {
 	return d.Duration
 }
 
-// encodeRegistration returns the client file that holds c alone.
+// errInvalidUTF8 reports a string field that YAML cannot carry unchanged.
+var errInvalidUTF8 = errors.New("not valid UTF-8")
+
+// encodeRegistration returns the client file that holds c alone. It rejects
+// a string field that is not valid UTF-8, because YAML would replace its
+// invalid bytes. Strings from the API server are valid UTF-8.
 func encodeRegistration(c clients.Client) ([]byte, error) {
+	texts := append([]string{c.ID}, c.Scopes...)
+	for _, text := range append(texts, c.Audiences...) {
+		if !utf8.ValidString(text) {
+			return nil, fmt.Errorf("encode registration: %q: %w", text, errInvalidUTF8)
+		}
+	}
 	entry := registrationClient{
 		ClientID:            c.ID,
 		SecretHashes:        c.SecretHashes,
