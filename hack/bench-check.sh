@@ -7,7 +7,7 @@
 # SERVER_CPU and the load client to CLIENT_CPU, so the two never compete for
 # a core. `gatehouse dev` supplies the issuer; it shares CLIENT_CPU and is
 # idle during the load. Every request carries the same token, so after the
-# first Check Gatehouse answers from its cache. Two floors are measured:
+# first Check Gatehouse serves it from its cache. Two floors are measured:
 # a plain grpc.NewServer(), and one with extauthz.ServerOptions() (the same
 # codec and options as Gatehouse), which isolates the cost of the check.
 #
@@ -103,7 +103,7 @@ wait_port() {
 }
 
 # wait_ready PID HOST:PORT: wait up to 10 s until GET /readyz on HOST:PORT
-# answers 200, which the server under test does once it has the issuer's keys.
+# returns 200, which the server under test does once it has the issuer's keys.
 wait_ready() {
 	local pid=$1 host=${2%:*} port=${2##*:}
 	local attempt status

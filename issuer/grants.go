@@ -279,7 +279,7 @@ func (s *Server) issueAccessToken(client clients.Client, who accessTokenSubject,
 }
 
 // authenticateUser checks a password under the lockout policy. A locked
-// username or address gets the answer of a wrong password, so the three
+// username or address gets the response of a wrong password, so the three
 // cases look the same to the client.
 func (s *Server) authenticateUser(ctx context.Context, username, password string) (users.User, *tokenError) {
 	wrong := errInvalidGrant("invalid username or password", "invalid username or password")

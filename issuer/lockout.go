@@ -12,11 +12,11 @@ import (
 
 // LockoutPolicy slows down and then stops password guessing. Failed
 // password grants are counted per username and per client address in the
-// store, so every issuer replica that shares it sees them. After
-// DelayAfter failures in a window, each answer waits BaseDelay, doubling
+// store, so every issuer replica that shares the store counts them. After
+// DelayAfter failures in a window, each response waits BaseDelay, doubling
 // per further failure up to MaxDelay; after LockAfter failures, the
 // username or address is locked until its window ends. A locked account
-// gets the same invalid_grant answer as a wrong password, after about as
+// gets the same invalid_grant response as a wrong password, after about as
 // long, so an attacker cannot tell the cases apart.
 type LockoutPolicy struct {
 	// Disabled turns the policy off.
@@ -24,7 +24,7 @@ type LockoutPolicy struct {
 	// Window is how long failures are counted, and so how long a lock
 	// lasts at most. Zero means 15 minutes.
 	Window time.Duration
-	// DelayAfter is the failure count at which answers start to slow
+	// DelayAfter is the failure count at which responses start to slow
 	// down. Zero means 3.
 	DelayAfter int
 	// BaseDelay is the first delay. Zero means 500 ms.
@@ -71,7 +71,7 @@ type lockout struct {
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration)
 	// verifyNanos is a moving average of password checks, which a locked
-	// answer waits for, so that it takes about as long as a real check.
+	// response waits for, so that it takes about as long as a real check.
 	verifyNanos atomic.Int64
 }
 

@@ -194,7 +194,7 @@ func runExtAuthz(ctx context.Context, args []string, _ io.Reader, _, stderr io.W
 
 // extauthzReadiness is ready once every issuer's keys are loaded. A
 // revocation feed that is down leaves it ready, because the revocations
-// received so far stay enforced, but /readyz says so.
+// received so far stay enforced, but /readyz reports it.
 func extauthzReadiness(srv *extauthz.Server) serve.Readiness {
 	return serve.Readiness{
 		Ready: srv.Ready,
