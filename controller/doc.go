@@ -1,9 +1,10 @@
 // Package controller holds the Kubernetes controller that turns
 // OAuthClient resources (package api/v1alpha1) into credentials Secrets and
-// issuer registrations (OAuthClientReconciler). It also holds the RBAC
-// markers from which controller-gen generates config/rbac, and the test
-// that fails when the generated files under config/ or api/ are out of
-// date.
+// issuer registrations (OAuthClientReconciler), and rotates client
+// secrets with an overlap in which the previous secret still works. It also
+// holds the RBAC markers from which controller-gen generates config/rbac,
+// and the test that fails when the generated files under config/ or api/
+// are out of date.
 //
 // A registration Secret holds a client file in the format of issuer/clients
 // under the key clients.yaml, so this package imports issuer/clients for the

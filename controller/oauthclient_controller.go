@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -53,6 +54,10 @@ type OAuthClientReconciler struct {
 	TokenURL string
 	// Recorder records Events on the OAuthClient.
 	Recorder events.EventRecorder
+	// Now returns the current time, which decides when a client secret
+	// rotates and when the previous one retires. When nil, the reconciler
+	// uses time.Now.
+	Now func() time.Time
 }
 
 // SetupWithManager registers the reconciler with mgr. It watches
@@ -120,7 +125,8 @@ func registrationRequest(obj client.Object) []reconcile.Request {
 
 // Reconcile brings the credentials and registration Secrets of one
 // OAuthClient in line with its spec, or removes the registration when the
-// resource is being deleted.
+// resource is being deleted. It requeues the resource for the next step
+// of secret rotation.
 func (r *OAuthClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	oc := &v1alpha1.OAuthClient{}
 	if err := r.Client.Get(ctx, req.NamespacedName, oc); err != nil {
@@ -133,11 +139,25 @@ func (r *OAuthClientReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, err
 	}
 
-	provisionErr := r.provision(ctx, oc)
-	if err := r.updateStatus(ctx, oc, provisionErr); err != nil {
+	state, provisionErr := r.provision(ctx, oc)
+	if err := r.updateStatus(ctx, oc, state, provisionErr); err != nil {
 		return ctrl.Result{}, errors.Join(provisionErr, err)
 	}
-	return ctrl.Result{}, resultError(provisionErr)
+	if provisionErr != nil {
+		return ctrl.Result{}, resultError(provisionErr)
+	}
+	return ctrl.Result{RequeueAfter: r.requeueAfter(state.next)}, nil
+}
+
+// requeueAfter returns the delay until next, the time of the next rotation
+// step, or 0 when nothing is scheduled. A step already due waits one
+// second, so that a clock that disagrees with the API server cannot cause
+// a tight loop.
+func (r *OAuthClientReconciler) requeueAfter(next time.Time) time.Duration {
+	if next.IsZero() {
+		return 0
+	}
+	return max(next.Sub(r.now()), time.Second)
 }
 
 // resultError turns a provisioning outcome into the error that the

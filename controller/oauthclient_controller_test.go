@@ -82,6 +82,7 @@ func (b *lockedBuffer) String() string {
 type testEnv struct {
 	client     client.Client
 	reconciler *OAuthClientReconciler
+	clock      *fakeClock
 }
 
 // startEnv starts etcd, kube-apiserver and a manager running the
@@ -130,6 +131,8 @@ func startEnv(t *testing.T) *testEnv {
 		TokenURL:  testTokenURL,
 		Recorder:  mgr.GetEventRecorder("gatehouse-controller"),
 	}
+	clock := &fakeClock{}
+	r.Now = clock.Now
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := r.SetupWithManager(ctx, mgr); err != nil {
 		t.Fatalf("set up reconciler: %v", err)
@@ -148,7 +151,7 @@ func startEnv(t *testing.T) *testEnv {
 		t.Fatalf("create client: %v", err)
 	}
 	createNamespace(t, c, systemNamespace)
-	return &testEnv{client: c, reconciler: r}
+	return &testEnv{client: c, reconciler: r, clock: clock}
 }
 
 func newScheme(t *testing.T) *runtime.Scheme {
@@ -297,6 +300,10 @@ func TestOAuthClientReconciler(t *testing.T) {
 	t.Run("delete removes registration", e.testDelete)
 	t.Run("recreated resource gets credentials", e.testRecreate)
 	t.Run("secret name change moves secret", e.testRename)
+	t.Run("no rotation before interval", e.testNoEarlyRotation)
+	t.Run("rotation by interval", e.testRotationByInterval)
+	t.Run("rotation by annotation", e.testRotationByAnnotation)
+	t.Run("public client never rotates", e.testPublicNoRotation)
 	t.Run("no secret in logs or events", e.testNoSecretLeak)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -69,37 +70,85 @@ func RegistrationSecretName(namespace, name string) string {
 	return "oauthclient-" + hex.EncodeToString(sum[:16])
 }
 
-// provision writes the credentials and registration Secrets of oc. It
-// returns a *provisionError for a failure with its own condition reason.
-func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAuthClient) error {
-	current, err := r.currentCredentials(ctx, oc)
+// provision writes the credentials and registration Secrets of oc and
+// rotates its client secret when a rotation is due. It returns what it
+// decided about rotation, and a *provisionError for a failure with its own
+// condition reason.
+//
+// The registration is written before the credentials, so the issuer
+// accepts a new secret before any workload can read it, and keeps
+// accepting the previous one until the overlap ends.
+func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAuthClient) (rotationState, error) {
+	now := r.now()
+	current, reg, err := r.readSecrets(ctx, oc, now)
 	if err != nil {
-		return err
+		return rotationState{}, err
 	}
 	previous, err := r.previousCredentials(ctx, oc)
 	if err != nil {
-		return err
+		return rotationState{}, err
 	}
-	secret := r.clientSecret(ctx, oc, current, previous)
+	secret, state := r.secretAndRotation(ctx, oc, current, previous, reg, now)
 	model := clientModel(oc)
 	if !oc.Spec.Public {
-		model.SecretHashes = []string{clients.HashSecret(secret)}
+		model.SecretHashes = secretHashes(secret, state.retiring)
 	}
 	if err := model.Validate(); err != nil {
-		return &provisionError{reason: v1alpha1.ReasonInvalidSpec, terminal: true, err: err,
+		return rotationState{}, &provisionError{reason: v1alpha1.ReasonInvalidSpec, terminal: true, err: err,
 			message: "the issuer rejects this client as invalid; change the field of the spec that the error names, or use a shorter resource name for a too long client ID"}
 	}
 
-	// NOTE: secret rotation (spec.secretRotation) is not implemented yet. It
-	// would keep the previous secret's hash in model.SecretHashes until
-	// the overlap ends, and set status.lastRotationTime.
-	if err := r.applyCredentials(ctx, oc, current, secret); err != nil {
-		return err
+	if err := r.applyRegistration(ctx, oc, model, reg, state); err != nil {
+		return rotationState{}, err
 	}
-	if err := r.applyRegistration(ctx, oc, model); err != nil {
-		return err
+	annotations := credentialsAnnotations(oc, current, state)
+	if err := r.applyCredentials(ctx, oc, current, secret, annotations); err != nil {
+		return rotationState{}, err
 	}
-	return r.deletePrevious(ctx, oc, previous)
+	if state.rotated {
+		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Rotated", "Rotate",
+			"credentials Secret %s holds the new client secret", oc.CredentialsSecretName())
+	}
+	schedule(oc, current, &state)
+	return state, r.deletePrevious(ctx, oc, previous)
+}
+
+// readSecrets returns the credentials and registration Secrets of oc. When
+// the cached copies show that a rotation is due, it reads both again past
+// the cache, because a cache that lags behind the last rotation would
+// otherwise start a second one and drop a secret that workloads use.
+func (r *OAuthClientReconciler) readSecrets(ctx context.Context, oc *v1alpha1.OAuthClient, now time.Time) (*corev1.Secret, *corev1.Secret, error) {
+	current, err := r.currentCredentials(ctx, oc, r.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !rotationDue(oc, current, now) {
+		reg, err := r.currentRegistration(ctx, oc, r.Client)
+		return current, reg, err
+	}
+	current, err = r.currentCredentials(ctx, oc, r.APIReader)
+	if err != nil {
+		return nil, nil, err
+	}
+	reg, err := r.currentRegistration(ctx, oc, r.APIReader)
+	return current, reg, err
+}
+
+// secretAndRotation returns the client secret to write and the rotation
+// state: a new secret when a rotation is due, else the secret to keep.
+func (r *OAuthClientReconciler) secretAndRotation(ctx context.Context, oc *v1alpha1.OAuthClient, current, previous, reg *corev1.Secret, now time.Time) (string, rotationState) {
+	secret := r.clientSecret(ctx, oc, current, previous)
+	if secret != "" && current != nil && secret == string(current.Data[KeyClientSecret]) && rotationDue(oc, current, now) {
+		return r.rotate(ctx, oc, secret, now)
+	}
+	state := rotationState{}
+	if at, ok := rotatedAt(current); ok {
+		state.rotatedAt = at
+	}
+	if secret != "" {
+		state.retiring = retiringFrom(reg, clients.HashSecret(secret), now)
+	}
+	return secret, state
 }
 
 // previousCredentials returns the credentials Secret that oc controlled
@@ -138,12 +187,12 @@ func (r *OAuthClientReconciler) deletePrevious(ctx context.Context, oc *v1alpha1
 	return nil
 }
 
-// currentCredentials returns the credentials Secret of oc, or nil when it
-// does not exist. A Secret that oc does not control is a conflict.
-func (r *OAuthClientReconciler) currentCredentials(ctx context.Context, oc *v1alpha1.OAuthClient) (*corev1.Secret, error) {
+// currentCredentials returns the credentials Secret of oc read through
+// reader, or nil when it does not exist. A Secret that oc does not control is a conflict.
+func (r *OAuthClientReconciler) currentCredentials(ctx context.Context, oc *v1alpha1.OAuthClient, reader client.Reader) (*corev1.Secret, error) {
 	key := client.ObjectKey{Namespace: oc.Namespace, Name: oc.CredentialsSecretName()}
 	current := &corev1.Secret{}
-	err := r.Client.Get(ctx, key, current)
+	err := reader.Get(ctx, key, current)
 	if apierrors.IsNotFound(err) {
 		// The cache may lag behind a Secret written a moment ago. Ask the
 		// API server before a new client secret replaces the one inside.
@@ -226,16 +275,43 @@ func (r *OAuthClientReconciler) credentialsData(oc *v1alpha1.OAuthClient, secret
 	return data
 }
 
+// credentialsAnnotations returns the rotation annotations that the
+// credentials Secret of oc must carry: the values of this rotation, or
+// else the ones that current carries. A secret generated because none
+// existed also settles a pending AnnotationRotate request.
+func credentialsAnnotations(oc *v1alpha1.OAuthClient, current *corev1.Secret, state rotationState) map[string]string {
+	annotations := map[string]string{}
+	if state.rotated || current == nil {
+		if requested := oc.Annotations[AnnotationRotate]; requested != "" {
+			annotations[AnnotationRotateHandled] = requested
+		}
+	}
+	if state.rotated {
+		annotations[AnnotationRotatedAt] = state.rotatedAt.UTC().Format(time.RFC3339)
+		return annotations
+	}
+	if current == nil {
+		return annotations
+	}
+	for _, key := range []string{AnnotationRotateHandled, AnnotationRotatedAt} {
+		if value, ok := current.Annotations[key]; ok {
+			annotations[key] = value
+		}
+	}
+	return annotations
+}
+
 // applyCredentials writes the credentials Secret with server-side apply,
-// unless current already holds the wanted data.
-func (r *OAuthClientReconciler) applyCredentials(ctx context.Context, oc *v1alpha1.OAuthClient, current *corev1.Secret, secret string) error {
+// unless current already holds the wanted data and annotations.
+func (r *OAuthClientReconciler) applyCredentials(ctx context.Context, oc *v1alpha1.OAuthClient, current *corev1.Secret, secret string, annotations map[string]string) error {
 	data := r.credentialsData(oc, secret)
-	if current != nil && credentialsMatch(current, data) {
+	if current != nil && credentialsMatch(current, data, annotations) {
 		return nil
 	}
 
 	apply := corev1ac.Secret(oc.CredentialsSecretName(), oc.Namespace).
 		WithType(corev1.SecretTypeOpaque).
+		WithAnnotations(annotations).
 		WithData(data).
 		WithOwnerReferences(controllerReference(oc))
 	if err := r.Client.Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
@@ -246,12 +322,26 @@ func (r *OAuthClientReconciler) applyCredentials(ctx context.Context, oc *v1alph
 }
 
 // credentialsMatch reports whether s holds exactly the wanted values under
-// the controller's keys. Keys that someone else added are left alone.
-func credentialsMatch(s *corev1.Secret, want map[string][]byte) bool {
+// the controller's keys and rotation annotations. Keys and annotations
+// that someone else added are left alone.
+func credentialsMatch(s *corev1.Secret, want map[string][]byte, annotations map[string]string) bool {
 	for _, key := range []string{KeyClientID, KeyClientSecret, KeyTokenURL, KeyIssuer} {
 		got, gotOK := s.Data[key]
 		value, wantOK := want[key]
 		if gotOK != wantOK || string(got) != string(value) {
+			return false
+		}
+	}
+	return annotationsMatch(s.Annotations, annotations, AnnotationRotateHandled, AnnotationRotatedAt)
+}
+
+// annotationsMatch reports whether got and want agree on each of keys,
+// where a key absent from want must be absent from got.
+func annotationsMatch(got, want map[string]string, keys ...string) bool {
+	for _, key := range keys {
+		g, gotOK := got[key]
+		w, wantOK := want[key]
+		if gotOK != wantOK || g != w {
 			return false
 		}
 	}

@@ -151,23 +151,44 @@ func registrationAnnotations(oc *v1alpha1.OAuthClient) map[string]string {
 	}
 }
 
+// currentRegistration returns the registration Secret of oc read through
+// reader, or nil when it does not exist.
+func (r *OAuthClientReconciler) currentRegistration(ctx context.Context, oc *v1alpha1.OAuthClient, reader client.Reader) (*corev1.Secret, error) {
+	key := client.ObjectKey{Namespace: r.Namespace, Name: RegistrationSecretName(oc.Namespace, oc.Name)}
+	current := &corev1.Secret{}
+	err := reader.Get(ctx, key, current)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, provisioningFailed("read the registration Secret", err)
+	}
+	return current, nil
+}
+
+// registrationAnnotationsFor returns the annotations of the registration
+// Secret of oc, including the retiring secret hash of state.
+func registrationAnnotationsFor(oc *v1alpha1.OAuthClient, state rotationState) map[string]string {
+	annotations := registrationAnnotations(oc)
+	if state.retiring != nil {
+		annotations[AnnotationRetiringHash] = state.retiring.hash
+		annotations[AnnotationRetireAt] = state.retiring.at.UTC().Format(time.RFC3339)
+	}
+	return annotations
+}
+
 // applyRegistration writes the registration Secret of oc with server-side
-// apply, unless it already holds the wanted labels, annotations and data.
-func (r *OAuthClientReconciler) applyRegistration(ctx context.Context, oc *v1alpha1.OAuthClient, model clients.Client) error {
+// apply, unless current already holds the wanted labels, annotations and
+// data. Leaving the retiring annotations out of the apply removes them,
+// because the controller's field manager owns them.
+func (r *OAuthClientReconciler) applyRegistration(ctx context.Context, oc *v1alpha1.OAuthClient, model clients.Client, current *corev1.Secret, state rotationState) error {
 	data, err := encodeRegistration(model)
 	if err != nil {
 		return provisioningFailed("encode the registration", err)
 	}
 	name := RegistrationSecretName(oc.Namespace, oc.Name)
-	labels, annotations := registrationLabels(oc), registrationAnnotations(oc)
-
-	current := &corev1.Secret{}
-	err = r.Client.Get(ctx, client.ObjectKey{Namespace: r.Namespace, Name: name}, current)
-	if client.IgnoreNotFound(err) != nil {
-		return provisioningFailed("read the registration Secret", err)
-	}
-	found := !apierrors.IsNotFound(err)
-	if found && registrationMatches(current, labels, annotations, data) {
+	labels, annotations := registrationLabels(oc), registrationAnnotationsFor(oc, state)
+	if current != nil && registrationMatches(current, labels, annotations, data) {
 		return nil
 	}
 
@@ -179,15 +200,34 @@ func (r *OAuthClientReconciler) applyRegistration(ctx context.Context, oc *v1alp
 	if err := r.Client.Apply(ctx, apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return provisioningFailed("write the registration Secret", err)
 	}
-	r.recordWrite(oc, !found, "registration Secret "+r.Namespace+"/"+name)
+	r.recordWrite(oc, current == nil, "registration Secret "+r.Namespace+"/"+name)
+	r.recordRotationStep(oc, current, state)
 	return nil
 }
 
+// recordRotationStep records an Event when the registration starts to
+// accept a new secret or stops accepting the previous one.
+func (r *OAuthClientReconciler) recordRotationStep(oc *v1alpha1.OAuthClient, before *corev1.Secret, state rotationState) {
+	if state.rotated {
+		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, v1alpha1.ReasonRotating, "Rotate",
+			"issuer registration accepts a new client secret; the previous one works until %s", state.retiring.at.UTC().Format(time.RFC3339))
+		return
+	}
+	if before != nil && before.Annotations[AnnotationRetiringHash] != "" && state.retiring == nil {
+		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "SecretRetired", "Retire",
+			"issuer registration no longer accepts the previous client secret")
+	}
+}
+
 // registrationMatches reports whether s carries the wanted labels and
-// annotations and holds data under RegistrationKey. Other keys, labels and
-// annotations are left alone.
+// annotations and holds data under RegistrationKey. The retiring
+// annotations must be absent when they are not wanted. Other keys, labels
+// and annotations are left alone.
 func registrationMatches(s *corev1.Secret, labels, annotations map[string]string, data []byte) bool {
 	if string(s.Data[RegistrationKey]) != string(data) {
+		return false
+	}
+	if !annotationsMatch(s.Annotations, annotations, AnnotationRetiringHash, AnnotationRetireAt) {
 		return false
 	}
 	return containsAll(s.Labels, labels) && containsAll(s.Annotations, annotations)
