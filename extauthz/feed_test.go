@@ -124,7 +124,7 @@ func newFeedEnv(t *testing.T, f *testFeed) *testEnv {
 }
 
 // revocationBound is how long a test waits for a revocation to arrive. The
-// target is 2 s; the bound is wider so that a loaded machine cannot fail
+// target is 2 s. The bound is wider so that a loaded machine cannot fail
 // the test, and the end-to-end test logs the measured delay.
 const revocationBound = 5 * time.Second
 

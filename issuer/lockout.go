@@ -14,7 +14,7 @@ import (
 // password grants are counted per username and per client address in the
 // store, so every issuer replica that shares the store counts them. After
 // DelayAfter failures in a window, each response waits BaseDelay, doubling
-// per further failure up to MaxDelay; after LockAfter failures, the
+// per further failure up to MaxDelay. After LockAfter failures, the
 // username or address is locked until its window ends. A locked account
 // gets the same invalid_grant response as a wrong password, after about as
 // long, so an attacker cannot tell the cases apart.

@@ -43,7 +43,7 @@ func (s *Server) RevokeSubject(ctx context.Context, subject string) error {
 
 // SubjectRevocationHandler serves POST with a form field "subject", which
 // RevokeSubject ends. It is meant for an operator's port, not the public
-// one: it authenticates nobody.
+// one, because it does not authenticate the caller.
 func (s *Server) SubjectRevocationHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {

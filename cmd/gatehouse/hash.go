@@ -29,7 +29,7 @@ type terminal interface {
 }
 
 // promptSecret reads a secret from stdin. At a terminal it prompts on stderr
-// with echo off, and asks twice when confirm is set; otherwise it reads one
+// with echo off, and prompts twice when confirm is set. Otherwise it reads one
 // line. Secrets come on standard input, not as arguments, so they stay out
 // of shell history and the process list.
 func promptSecret(stdin io.Reader, stderr io.Writer, what string, confirm bool) (string, error) {

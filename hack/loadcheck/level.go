@@ -27,7 +27,7 @@ type levelResult struct {
 	streams    int
 	requests   uint64 // measured Checks, including errors and mismatches
 	errors     uint64 // Checks whose RPC failed
-	mismatches uint64 // Checks answered with the wrong outcome for -expect
+	mismatches uint64 // Checks whose outcome does not match -expect
 	errorCodes map[string]uint64
 	elapsed    time.Duration // from the end of the warm-up until the last Check returned
 	latency    *histogram

@@ -7,7 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 )
 
-// outcome is what one Check call produced.
+// outcome is the result of one Check call.
 type outcome int
 
 const (

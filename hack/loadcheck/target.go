@@ -14,7 +14,7 @@ import (
 // loadcheck only talks to servers on the same machine.
 var ErrNotLoopback = errors.New("not a loopback address")
 
-// portRule says whether port 0 (any free port) is valid for an address.
+// portRule sets whether port 0 (any free port) is valid for an address.
 type portRule int
 
 const (

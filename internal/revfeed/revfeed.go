@@ -4,7 +4,7 @@
 // revoked access token is denied at the edge without a call to the issuer
 // per request.
 //
-// A reader sends GET <feed URL>?after=<cursor>. The issuer answers with
+// A reader sends GET <feed URL>?after=<cursor>. The issuer responds with
 // every unexpired entry whose cursor is greater, then a Sync line, then new
 // entries as they happen, with a Heartbeat line when nothing else was sent
 // for HeartbeatInterval. The Epoch header names the store that numbers the

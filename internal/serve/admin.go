@@ -7,8 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Readiness says whether a process can take traffic, and why it may be
-// degraded while it still can: each warning is one line of /readyz.
+// Readiness is the state /readyz reports: whether a process can take
+// traffic, and warnings about what is degraded while it still can, one line
+// of /readyz each.
 type Readiness struct {
 	Ready    func() bool
 	Warnings func() []string

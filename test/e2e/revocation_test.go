@@ -27,7 +27,7 @@ func refreshGrant(t *testing.T, issuerURL, refreshToken string) int {
 	return resp.StatusCode
 }
 
-// checkHTTP asks the running HTTP check about a request with token and
+// checkHTTP sends a request with token to the running HTTP check and
 // returns the status and challenge.
 func checkHTTP(t *testing.T, addr, token string) (int, string) {
 	t.Helper()

@@ -99,7 +99,7 @@ func TestNginxExampleSyntax(t *testing.T) {
 	}
 }
 
-// checkStub stands in for Gatehouse's HTTP check, so that this test covers
+// checkStub replaces Gatehouse's HTTP check, so that this test covers
 // the nginx example alone. It allows "Bearer good" as subject alice,
 // rejects "Bearer weak" for a missing scope and anything else as
 // unauthenticated. test/e2e runs nginx against the real check.

@@ -116,7 +116,7 @@ func wrap(op string, err error) error {
 }
 
 // unreachable reports whether err means the server could not be reached or
-// did not answer in time, rather than that it rejected the command.
+// did not reply in time, rather than that it rejected the command.
 func unreachable(err error) bool {
 	var netErr net.Error
 	return errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||

@@ -19,7 +19,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
 )
 
-// tokenResult is what a client of the token endpoint sees.
+// tokenResult is the status and JSON body of a token endpoint response.
 type tokenResult struct {
 	status     int
 	body       map[string]any
