@@ -1,20 +1,14 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/test/internal/proc"
 )
 
 // buildOnce builds the gatehouse binary once for all tests of the package.
@@ -23,28 +17,14 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	bin := filepath.Join(dir, "gatehouse")
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/gatehouse")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	if err := proc.Build(dir, "./cmd/gatehouse"); err != nil {
+		return "", err
 	}
-	return bin, nil
+	return filepath.Join(dir, "gatehouse"), nil
 })
 
 // freePort returns a loopback address with a port that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freePort(t *testing.T) string { return proc.FreePort(t) }
 
 // devStack is a running `gatehouse dev` process.
 type devStack struct {
@@ -98,55 +78,10 @@ func startDev(t *testing.T, extraArgs ...string) *devStack {
 }
 
 // waitReady polls url until it returns 200 or the timeout passes.
-func waitReady(t *testing.T, url string, timeout time.Duration) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s not ready after %s (last error: %v)", url, timeout, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
+func waitReady(t *testing.T, url string, timeout time.Duration) { proc.WaitReady(t, url, timeout) }
 
 // lockedBuffer collects process output safely from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// lines returns the collected output split into lines.
-func (b *lockedBuffer) lines() []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(b.String()))
-	for sc.Scan() {
-		out = append(out, sc.Text())
-	}
-	return out
-}
+type lockedBuffer = proc.Buffer
 
 // stopProcess sends SIGINT to a process this test started, and kills it if
 // it has not exited within grace.
