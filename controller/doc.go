@@ -1,8 +1,10 @@
 // Package controller holds the Kubernetes controller that turns
 // OAuthClient resources (package api/v1alpha1) into credentials Secrets and
 // issuer registrations (OAuthClientReconciler), and rotates client
-// secrets with an overlap in which the previous secret still works. It also
-// holds the RBAC markers from which controller-gen generates config/rbac,
+// secrets with an overlap in which the previous secret still works. Its
+// SigningKeyReconciler keeps the key-set Secret from which the issuer signs
+// tokens, and rotates the keys as internal/keyset plans it. It also holds
+// the RBAC markers from which controller-gen generates config/rbac,
 // and the test that fails when the generated files under config/ or api/
 // are out of date.
 //
