@@ -1,0 +1,76 @@
+package chart
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestValuesRejected checks that values.schema.json and the chart's own
+// checks reject values that would render a broken or unsafe install, with
+// an error that names the value.
+func TestValuesRejected(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     []string
+		wantErr string
+	}{
+		{name: "unknown top-level key", set: []string{"replica=2"}, wantErr: "additional properties 'replica' not allowed"},
+		{name: "unknown nested key", set: []string{"issuer.store.redis.adress=redis:6379"}, wantErr: "additional properties 'adress' not allowed"},
+		{name: "embedded store with two replicas", set: []string{"issuer.replicas=2"}, wantErr: "/issuer/replicas"},
+		{name: "memory store with autoscaling", set: []string{"issuer.store.type=memory", "issuer.autoscaling.enabled=true"}, wantErr: "/issuer/autoscaling/enabled"},
+		{name: "redis store without address", set: []string{"issuer.store.type=redis", "issuer.replicas=2"}, wantErr: "/issuer/store/redis/addresses"},
+		{name: "unknown store type", set: []string{"issuer.store.type=etcd"}, wantErr: "/issuer/store/type"},
+		{name: "unknown signing algorithm", set: []string{"signingKeys.algorithm=HS256"}, wantErr: "/signingKeys/algorithm"},
+		{name: "duration without unit", set: []string{"issuer.accessTokenTTL=600"}, wantErr: "/issuer/accessTokenTTL"},
+		{name: "issuer URL with trailing slash", set: []string{"issuerURL=https://auth.example.com/"}, wantErr: "/issuerURL"},
+		{name: "audiences removed", set: []string{"extauthz.audiences=null"}, wantErr: "missing property 'audiences'"},
+		{name: "empty audiences", set: []string{"extauthz.audiences={}"}, wantErr: "/extauthz/audiences"},
+		{name: "bad pull policy", set: []string{"image.pullPolicy=Sometimes"}, wantErr: "/image/pullPolicy"},
+		{name: "header name with space", set: []string{"extauthz.headers.subject=x auth"}, wantErr: "/extauthz/headers/subject"},
+		{name: "rule without leading slash", set: []string{"extauthz.rules[0].pathPrefix=api"}, wantErr: "/extauthz/rules/0/pathPrefix"},
+		{name: "external issuer without URL", set: []string{"issuer.enabled=false"}, wantErr: "issuerURL is empty while issuer.enabled is false"},
+		{name: "users file without Secret", set: []string{"issuer.users.source=file"}, wantErr: "issuer.users.file.secretName is empty"},
+		{name: "ldap without bind settings", set: []string{"issuer.users.source=ldap", "issuer.users.ldap.url=ldap://ldap:389"}, wantErr: "neither issuer.users.ldap.bindDNTemplate nor issuer.users.ldap.searchBase"},
+		{name: "autoscaling range reversed", set: []string{"extauthz.autoscaling.enabled=true", "extauthz.autoscaling.minReplicas=5", "extauthz.autoscaling.maxReplicas=3"}, wantErr: "extauthz.autoscaling.minReplicas (5) is above"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var extra []string
+			for _, s := range tt.set {
+				extra = append(extra, "--set", s)
+			}
+			res := execHelm(t, templateArgs(extra...)...)
+			if res.err == nil {
+				t.Fatalf("helm template with %v succeeded, want an error containing %q", tt.set, tt.wantErr)
+			}
+			if !strings.Contains(res.stderr, tt.wantErr) {
+				t.Errorf("helm template with %v: got error\n%s\nwant it to contain %q", tt.set, res.stderr, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestValuesAccepted renders the chart with values near the limits that
+// TestValuesRejected tests, so that those cases fail for the right reason.
+func TestValuesAccepted(t *testing.T) {
+	tests := []struct {
+		name string
+		set  []string
+	}{
+		{name: "redis store with two replicas", set: []string{"issuer.store.type=redis", "issuer.store.redis.addresses={redis:6379}", "issuer.replicas=2"}},
+		{name: "memory store", set: []string{"issuer.store.type=memory"}},
+		{name: "issuer URL with path", set: []string{"issuerURL=https://auth.example.com/tenant-a"}},
+		{name: "ldap direct bind", set: []string{"issuer.users.source=ldap", "issuer.users.ldap.url=ldap://ldap:389", "issuer.users.ldap.bindDNTemplate=uid=%s\\,ou=people"}},
+		{name: "users file", set: []string{"issuer.users.source=file", "issuer.users.file.secretName=users"}},
+		{name: "external issuer", set: []string{"issuer.enabled=false", "issuerURL=https://auth.example.com"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var extra []string
+			for _, s := range tt.set {
+				extra = append(extra, "--set", s)
+			}
+			runHelm(t, templateArgs(extra...)...)
+		})
+	}
+}
