@@ -22,7 +22,7 @@ func BenchmarkSign(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := env.server.signer.sign(claims); err != nil {
+				if _, err := env.server.keys.SigningKeys().signer.sign(claims); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -46,8 +46,13 @@ type Config struct {
 	// trailing slash, query or fragment. It becomes the "iss" claim, and
 	// its path, if any, prefixes every endpoint.
 	Issuer string
-	// Signer is the key that signs access tokens.
+	// Signer is a fixed key that signs access tokens and is the only key in
+	// the JWKS, for development, files and tests. Set either Signer or
+	// Keys.
 	Signer *jose.SigningKey
+	// Keys supplies signing keys that change while the issuer runs, such as
+	// those of the key-set Secret. Set either Signer or Keys.
+	Keys KeySource
 	// Clients supplies the registered clients.
 	Clients ClientSource
 	// Users authenticates the password grant.
@@ -112,8 +117,11 @@ func (cfg *Config) validate() error {
 	if err := validateIssuer(cfg.Issuer); err != nil {
 		return err
 	}
-	if cfg.Signer == nil {
-		return errors.New("missing signing key")
+	if cfg.Signer == nil && cfg.Keys == nil {
+		return errors.New("missing signing key: set Signer or Keys")
+	}
+	if cfg.Signer != nil && cfg.Keys != nil {
+		return errors.New("both Signer and Keys are set: use one")
 	}
 	if cfg.Clients == nil {
 		return errors.New("missing client source")
@@ -131,6 +139,18 @@ func (cfg *Config) validate() error {
 		return fmt.Errorf("token lifetimes must be positive, got access %v and refresh %v", cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
 	}
 	return nil
+}
+
+// keySource returns Keys, or a StaticKeys of Signer alone.
+func (cfg *Config) keySource() (KeySource, error) {
+	if cfg.Keys != nil {
+		return cfg.Keys, nil
+	}
+	set, err := NewKeySet(cfg.Signer, nil)
+	if err != nil {
+		return nil, err
+	}
+	return StaticKeys{Set: set}, nil
 }
 
 // validateIssuer applies RFC 8414 §2 to the issuer identifier, except that

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/gatehouse-dev/gatehouse/internal/jose"
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
 )
 
@@ -48,9 +47,10 @@ type metadata struct {
 	IDTokenSigningAlgValuesSupported          []string `json:"id_token_signing_alg_values_supported,omitempty"`
 }
 
-// buildMetadata returns the RFC 8414 document, or the OpenID Connect one
-// when openID is set.
-func (s *Server) buildMetadata(openID bool) ([]byte, error) {
+// buildMetadata returns the RFC 8414 document when algorithms is nil, and
+// otherwise the OpenID Connect one, which lists algorithms, those of the
+// current signing keys.
+func (s *Server) buildMetadata(algorithms []string) ([]byte, error) {
 	grants := make([]string, len(clients.GrantTypes))
 	for i, g := range clients.GrantTypes {
 		grants[i] = string(g)
@@ -67,11 +67,11 @@ func (s *Server) buildMetadata(openID bool) ([]byte, error) {
 		RevocationEndpoint:                        s.issuerOrigin + s.paths.revocation,
 		RevocationEndpointAuthMethodsSupported:    []string{"client_secret_basic", "client_secret_post", "none"},
 	}
-	if openID {
+	if algorithms != nil {
 		doc.SubjectTypesSupported = []string{"public"}
-		// The issuer signs no ID tokens yet. The access token algorithm is
-		// the one an ID token would use.
-		doc.IDTokenSigningAlgValuesSupported = []string{string(s.cfg.Signer.Algorithm)}
+		// The issuer signs no ID tokens yet. The access token algorithms
+		// are the ones an ID token would use.
+		doc.IDTokenSigningAlgValuesSupported = algorithms
 	}
 	body, err := json.Marshal(doc)
 	if err != nil {
@@ -80,12 +80,43 @@ func (s *Server) buildMetadata(openID bool) ([]byte, error) {
 	return body, nil
 }
 
-func (s *Server) buildJWKS() ([]byte, error) {
-	body, err := jose.MarshalJWKS([]jose.PublicKey{s.cfg.Signer.Public()})
-	if err != nil {
-		return nil, fmt.Errorf("encode JWKS: %w", err)
+// keyedDocument is a response body built for one key set.
+type keyedDocument struct {
+	keys *KeySet
+	body []byte
+}
+
+// serveJWKS serves the published keys of the current key set, encoded when
+// the set was created.
+func (s *Server) serveJWKS(w http.ResponseWriter, r *http.Request) {
+	keys := s.keys.SigningKeys()
+	if keys == nil {
+		serveUnavailable(w, r)
+		return
 	}
-	return body, nil
+	serveDocument(w, r, keys.jwks, JWKSCacheControl)
+}
+
+// serveOpenIDMetadata serves the OpenID Connect document. It lists the
+// signing algorithms, so it is built again when the key set changes.
+func (s *Server) serveOpenIDMetadata(w http.ResponseWriter, r *http.Request) {
+	keys := s.keys.SigningKeys()
+	if keys == nil {
+		serveUnavailable(w, r)
+		return
+	}
+	doc := s.oidcMetadata.Load()
+	if doc == nil || doc.keys != keys {
+		body, err := s.buildMetadata(keys.algorithms)
+		if err != nil {
+			s.cfg.Logger.Error("build OpenID metadata failed", "error", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		doc = &keyedDocument{keys: keys, body: body}
+		s.oidcMetadata.Store(doc)
+	}
+	serveDocument(w, r, doc.body, MetadataCacheControl)
 }
 
 // serveDocument responds to GET and HEAD with a fixed JSON body.

@@ -16,6 +16,8 @@
 // use, and revoked with their whole family when a used one comes back.
 //
 // Clients, users and refresh tokens come from the subpackages clients,
-// users and store. This package must not import extauthz, controller, cmd
+// users and store, and signing keys from Config.Signer or a KeySource. In
+// a cluster, the subpackage kubesource supplies both clients and keys from
+// Kubernetes Secrets. This package must not import extauthz, controller, cmd
 // or any Kubernetes package.
 package issuer

@@ -266,7 +266,11 @@ func (s *Server) issueAccessToken(client clients.Client, who accessTokenSubject,
 	if err != nil {
 		return nil, errServer("create access token claims", err)
 	}
-	signed, err := s.signer.sign(claims)
+	keys := s.keys.SigningKeys()
+	if keys == nil {
+		return nil, errNoSigningKeys()
+	}
+	signed, err := keys.signer.sign(claims)
 	if err != nil {
 		return nil, errServer("sign access token", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -12,8 +13,9 @@ import (
 
 // Server is the OAuth 2.0 authorization server. Create it with New.
 type Server struct {
-	cfg    Config
-	signer *tokenSigner
+	cfg Config
+	// keys supplies the signing keys: Config.Keys, or Config.Signer alone.
+	keys KeySource
 	// parser verifies the issuer's own access tokens for introspection and
 	// revocation.
 	parser *jwt.Parser
@@ -26,10 +28,11 @@ type Server struct {
 	paths        endpointPaths
 	// basicChallenge is the WWW-Authenticate value of invalid_client.
 	basicChallenge string
-	// Response bodies of the GET endpoints, built once.
+	// oauthMetadata is the RFC 8414 response body, built once. The OpenID
+	// one lists the signing algorithms, so it is built again for each key
+	// set, and the JWKS body is part of the KeySet.
 	oauthMetadata []byte
-	oidcMetadata  []byte
-	jwks          []byte
+	oidcMetadata  atomic.Pointer[keyedDocument]
 	// feed serves the revocation feed that ext_authz servers follow.
 	feed *revocationFeed
 	// lockout is nil when Config.Lockout is disabled.
@@ -69,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	signer, err := newTokenSigner(cfg.Signer)
+	keys, err := cfg.keySource()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
@@ -83,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:            cfg,
-		signer:         signer,
+		keys:           keys,
 		metrics:        m,
 		issuerOrigin:   u.Scheme + "://" + u.Host,
 		paths:          newEndpointPaths(u.Path),
@@ -95,22 +98,10 @@ func New(cfg Config) (*Server, error) {
 	if !cfg.Lockout.Disabled {
 		s.lockout = &lockout{policy: cfg.Lockout, counter: cfg.Failures, now: cfg.Now, sleep: sleepContext}
 	}
-	if err := s.buildDocuments(); err != nil {
+	if s.oauthMetadata, err = s.buildMetadata(nil); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-func (s *Server) buildDocuments() error {
-	var err error
-	if s.oauthMetadata, err = s.buildMetadata(false); err != nil {
-		return err
-	}
-	if s.oidcMetadata, err = s.buildMetadata(true); err != nil {
-		return err
-	}
-	s.jwks, err = s.buildJWKS()
-	return err
 }
 
 // Handler returns the handler of every issuer endpoint. Other paths get
@@ -131,11 +122,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case s.paths.feed:
 		s.serveFeed(w, r)
 	case s.paths.jwks:
-		serveDocument(w, r, s.jwks, JWKSCacheControl)
+		s.serveJWKS(w, r)
 	case s.paths.oauthMetadata:
 		serveDocument(w, r, s.oauthMetadata, MetadataCacheControl)
 	case s.paths.oidcMetadata:
-		serveDocument(w, r, s.oidcMetadata, MetadataCacheControl)
+		s.serveOpenIDMetadata(w, r)
 	default:
 		http.NotFound(w, r)
 	}

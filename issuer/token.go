@@ -46,6 +46,12 @@ func (s *Server) handleTokenRequest(r *http.Request) tokenOutcome {
 		return tokenOutcome{err: terr}
 	}
 	out := tokenOutcome{grantType: form["grant_type"], clientID: form["client_id"]}
+	if s.keys.SigningKeys() == nil {
+		// Checked before any grant runs, so that no refresh token is
+		// used up by a request that cannot get an access token.
+		out.err = errNoSigningKeys()
+		return out
+	}
 	presented, terr := readClientCredentials(r, form)
 	if terr != nil {
 		out.err = terr
