@@ -82,6 +82,13 @@ func (f *FileSource) Client(id string) (Client, bool) {
 	return c, ok
 }
 
+// ParseFile decodes and validates a document in the client file format of
+// the package documentation and returns its clients by ID. Sources other
+// than files, such as Kubernetes Secrets, use it for the same format.
+func ParseFile(data []byte) (map[string]Client, error) {
+	return parseFile(data)
+}
+
 // parseFile decodes and validates a client file.
 func parseFile(data []byte) (set, error) {
 	var doc fileDocument
