@@ -1,6 +1,7 @@
-// Command gatehouse is the single Gatehouse binary. Each part of the system
-// is a subcommand: issuer, extauthz, dev (both on one machine, no cluster),
-// and helpers to hash passwords and client secrets.
+// Command gatehouse is the main Gatehouse binary. Each part of the system
+// is a subcommand: issuer, extauthz, controller (which runs the separate
+// gatehouse-controller binary), dev (issuer and extauthz on one machine, no
+// cluster), and helpers to hash passwords and client secrets.
 package main
 
 import (
@@ -27,6 +28,7 @@ type command struct {
 var commands = []command{
 	{name: "issuer", summary: "Run the OAuth2 authorization server.", run: runIssuer},
 	{name: "extauthz", summary: "Run the Envoy external-authorization server (gRPC and HTTP check).", run: runExtAuthz},
+	{name: "controller", summary: "Run the Kubernetes controller (the gatehouse-controller binary next to this one).", run: runController},
 	{name: "dev", summary: "Run the issuer and the check together on this machine with a demo user and client.", run: runDev},
 	{name: "hash-password", summary: "Read a password on standard input and print its argon2id hash for a users file.", run: runHashPassword},
 	{name: "hash-secret", summary: "Read a client secret on standard input and print its SHA-256 hash for a clients file.", run: runHashSecret},
