@@ -7,18 +7,25 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 20s
 
-.PHONY: all build dev test test-deps unit vet fuzz bench loadtest clean image
+.PHONY: all build build-gatehouse build-controller dev test test-deps unit vet fuzz bench loadtest clean image
 
 all: build
 
-build:
+## build: both binaries. `gatehouse controller` runs bin/gatehouse-controller,
+## so the two must stay in one directory.
+build: build-gatehouse build-controller
+
+build-gatehouse:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatehouse ./cmd/gatehouse
+
+build-controller:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/gatehouse-controller ./cmd/gatehouse-controller
 
 ## image: the container image, tagged with VERSION (needs a Docker engine).
 image:
 	docker build --build-arg VERSION=$(VERSION) -t gatehouse:$(VERSION) .
 
-dev: build
+dev: build-gatehouse
 	$(BIN)/gatehouse dev --log-format=text
 
 test-deps:
