@@ -69,7 +69,7 @@ type signingKeyOptions struct {
 
 func (o *signingKeyOptions) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.file, "signing-key-file", "", "PEM file with the PKCS #8, SEC 1 or PKCS #1 private key that signs access tokens (default: generate a key at start, so tokens do not survive a restart)")
-	fs.StringVar(&o.algorithm, "signing-algorithm", string(jose.ES256), "signature algorithm of access tokens: ES256, RS256 or EdDSA")
+	fs.StringVar(&o.algorithm, "signing-algorithm", string(jose.ES256), "signature algorithm of the key in --signing-key-file, or of the generated key: ES256, RS256 or EdDSA")
 }
 
 // load reads the key file, or generates a key when no file is set.

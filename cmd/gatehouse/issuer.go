@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cli"
+	"github.com/gatehouse-dev/gatehouse/internal/jose"
 	"github.com/gatehouse-dev/gatehouse/internal/serve"
 	"github.com/gatehouse-dev/gatehouse/issuer"
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
@@ -31,6 +32,7 @@ type issuerOptions struct {
 	accessTokenTTL  cli.PositiveDuration
 	refreshTokenTTL cli.PositiveDuration
 	key             signingKeyOptions
+	kube            kubernetesOptions
 	store           storeOptions
 	lockout         issuer.LockoutPolicy
 	// adminSubjectRevocation serves POST /admin/revoke-subject on the
@@ -47,12 +49,13 @@ func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the token endpoint, metadata and JWKS (use 0.0.0.0:8080 in a container)")
 	fs.StringVar(&o.adminListen, "admin-listen", "127.0.0.1:8081", "address of /healthz, /readyz and /metrics")
 	fs.StringVar(&o.issuerURL, "issuer-url", "", `issuer identifier, the exact "iss" of every token and the base URL of the endpoints, such as https://auth.example.com (required)`)
-	fs.StringVar(&o.clientsFile, "clients-file", "", "YAML file of registered clients, read again when it changes (required)")
+	fs.StringVar(&o.clientsFile, "clients-file", "", "YAML file of registered clients, read again when it changes (required unless --kubernetes)")
 	fs.StringVar(&o.usersFile, "users-file", "", "YAML file of users for the password grant, read again when it changes (default: no users)")
 	fs.Var(&o.reloadInterval, "reload-interval", "how often the clients and users files are checked for changes, as a Go duration (default 2s)")
 	fs.Var(&o.accessTokenTTL, "access-token-ttl", "access token lifetime for clients that set none, as a Go duration (default 10m)")
 	fs.Var(&o.refreshTokenTTL, "refresh-token-ttl", "refresh token lifetime for clients that set none, as a Go duration (default 24h)")
 	o.key.addFlags(fs)
+	o.kube.addFlags(fs)
 	o.store.addFlags(fs, "embedded")
 	fs.BoolVar(&o.adminSubjectRevocation, "admin-subject-revocation", false, "serve POST /admin/revoke-subject (form field subject) on --admin-listen, which ends every login of a user; it authenticates nobody, so keep that address private")
 	fs.BoolVar(&o.lockout.Disabled, "lockout-disabled", false, "turn off the back-off and lockout of password guessing")
@@ -70,11 +73,8 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if err := cli.Parse(fs, args, nil); err != nil {
 		return err
 	}
-	if o.issuerURL == "" || o.clientsFile == "" {
-		return errors.New("--issuer-url and --clients-file are required")
-	}
-	if o.usersFile != "" && o.ldap.enabled() {
-		return errors.New("--users-file and --ldap-url both name a user store: use one")
+	if err := o.validate(); err != nil {
+		return err
 	}
 	log, err := o.log.NewLogger(stderr)
 	if err != nil {
@@ -87,7 +87,11 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	}
 	defer closeLogged(log, "store", closer)
 	reg := newRegistry()
-	srv, err := o.newServer(ctx, log, reg, st)
+	sources, err := o.openSources(ctx, log, reg)
+	if err != nil {
+		return err
+	}
+	srv, err := o.newServer(ctx, log, reg, st, sources)
 	if err != nil {
 		return err
 	}
@@ -99,31 +103,84 @@ func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Wri
 	if o.adminSubjectRevocation {
 		extra = map[string]http.Handler{"/admin/revoke-subject": srv.SubjectRevocationHandler()}
 	}
-	admin, err := adminTask(ctx, log, o.adminListen, reg, storeReadiness(st), extra)
+	admin, err := adminTask(ctx, log, o.adminListen, reg, bothReady(storeReadiness(st), sources.readiness), extra)
 	if err != nil {
 		return err
 	}
-	return runAll(ctx, issuerTask, admin)
+	tasks := []task{issuerTask, admin}
+	if sources.watch != nil {
+		tasks = append(tasks, sources.watch)
+	}
+	return runAll(ctx, tasks...)
 }
 
-// newServer loads the signing key and starts watching the clients and
-// users files, then builds the issuer.
-func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, st store.Store) (*issuer.Server, error) {
+// validate rejects missing and conflicting flags.
+func (o *issuerOptions) validate() error {
+	switch {
+	case o.issuerURL == "" || o.clientsFile == "" && !o.kube.enabled:
+		return errors.New("--issuer-url and --clients-file are required (or --kubernetes in place of --clients-file)")
+	case o.kube.enabled && o.clientsFile != "":
+		return errors.New("--kubernetes and --clients-file both name a client source: use one")
+	case o.kube.enabled && o.key.file != "":
+		return errors.New("--kubernetes reads the signing keys from --signing-keys-secret, so leave --signing-key-file empty")
+	case o.usersFile != "" && o.ldap.enabled():
+		return errors.New("--users-file and --ldap-url both name a user store: use one")
+	}
+	return nil
+}
+
+// issuerSources are the sources of the issuer's clients and signing keys,
+// with the task that keeps them current.
+type issuerSources struct {
+	clients issuer.ClientSource
+	// signer is the key of --signing-key-file or a generated one, and keys
+	// the key-set Secret with --kubernetes. Exactly one is set.
+	signer *jose.SigningKey
+	keys   issuer.KeySource
+	// watch keeps the clients and keys of --kubernetes current, and is nil
+	// for files, which watch themselves.
+	watch     task
+	readiness serve.Readiness
+}
+
+// openSources reads the signing key and starts watching the clients file,
+// or connects to the Kubernetes API with --kubernetes.
+func (o *issuerOptions) openSources(ctx context.Context, log *slog.Logger, reg prometheus.Registerer) (issuerSources, error) {
+	if o.kube.enabled {
+		src, err := o.kube.open(log, reg)
+		if err != nil {
+			return issuerSources{}, err
+		}
+		return issuerSources{
+			clients:   src,
+			keys:      src,
+			watch:     src.Run,
+			readiness: serve.Readiness{Ready: src.Ready, Warnings: src.Warnings},
+		}, nil
+	}
 	key, err := o.key.load(log, os.ReadFile)
 	if err != nil {
-		return nil, err
+		return issuerSources{}, err
 	}
-	interval := time.Duration(o.reloadInterval)
-	clientSource, err := clients.WatchFile(ctx, o.clientsFile, interval, log)
+	clientSource, err := clients.WatchFile(ctx, o.clientsFile, time.Duration(o.reloadInterval), log)
 	if err != nil {
-		return nil, err
+		return issuerSources{}, err
 	}
-	var userStore issuer.UserStore
+	return issuerSources{clients: clientSource, signer: key}, nil
+}
+
+// newServer starts watching the users file, or connects to LDAP, and
+// builds the issuer.
+func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, st store.Store, sources issuerSources) (*issuer.Server, error) {
+	var (
+		userStore issuer.UserStore
+		err       error
+	)
 	switch {
 	case o.ldap.enabled():
 		userStore, err = o.ldap.open(log)
 	case o.usersFile != "":
-		userStore, err = users.WatchFile(ctx, o.usersFile, interval, log)
+		userStore, err = users.WatchFile(ctx, o.usersFile, time.Duration(o.reloadInterval), log)
 	default:
 		userStore, err = users.NewStatic(nil)
 	}
@@ -132,8 +189,9 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 	}
 	return issuer.New(issuer.Config{
 		Issuer:          o.issuerURL,
-		Signer:          key,
-		Clients:         clientSource,
+		Signer:          sources.signer,
+		Keys:            sources.keys,
+		Clients:         sources.clients,
 		Users:           userStore,
 		Store:           st,
 		Lockout:         o.lockout,
