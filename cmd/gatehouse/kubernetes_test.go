@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse-dev/gatehouse/internal/serve"
 )
 
 // kubeconfigWithoutNamespace is a kubeconfig whose context names no
@@ -51,5 +55,32 @@ func TestIssuerKubernetesFlags(t *testing.T) {
 				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
 			}
 		})
+	}
+}
+
+func TestBothReady(t *testing.T) {
+	storeUp, sourceReady := true, false
+	store := serve.Readiness{Ready: func() bool { return storeUp }}
+	source := serve.Readiness{
+		Ready:    func() bool { return sourceReady },
+		Warnings: func() []string { return []string{"watch reconnecting"} },
+	}
+	r := bothReady(store, source)
+	if r.Ready() {
+		t.Error("Ready() = true while the source is not ready, want false")
+	}
+	sourceReady = true
+	if !r.Ready() {
+		t.Error("Ready() = false with both ready, want true")
+	}
+	storeUp = false
+	if r.Ready() {
+		t.Error("Ready() = true while the store is down, want false")
+	}
+	if diff := cmp.Diff([]string{"watch reconnecting"}, r.Warnings()); diff != "" {
+		t.Errorf("warnings mismatch (-want +got):\n%s", diff)
+	}
+	if !bothReady(serve.Readiness{}, serve.Readiness{}).Ready() {
+		t.Error("Ready() of two empty readiness values = false, want true")
 	}
 }
