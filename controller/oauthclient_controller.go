@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -48,6 +50,10 @@ type OAuthClientReconciler struct {
 	// Namespace is Gatehouse's own namespace, which holds the registration
 	// Secrets that the issuer reads.
 	Namespace string
+	// WatchNamespaces are the namespaces whose OAuthClients the reconciler
+	// handles, or all namespaces when empty. The manager's cache must hold
+	// OAuthClients in these namespaces, and Secrets in these and Namespace.
+	WatchNamespaces []string
 	// IssuerURL is written into each credentials Secret as "issuer".
 	IssuerURL string
 	// TokenURL is written into each credentials Secret as "token_url".
@@ -98,7 +104,10 @@ func indexCredentialsSecret(obj client.Object) []string {
 // namespace that want its name as their credentials Secret.
 func (r *OAuthClientReconciler) requestsForSecret(ctx context.Context, obj client.Object) []reconcile.Request {
 	if obj.GetNamespace() == r.Namespace && obj.GetLabels()[LabelRegistration] == RegistrationKindClient {
-		return registrationRequest(obj)
+		return r.registrationRequest(obj)
+	}
+	if !r.watches(obj.GetNamespace()) {
+		return nil
 	}
 	var list v1alpha1.OAuthClientList
 	err := r.Client.List(ctx, &list, client.InNamespace(obj.GetNamespace()),
@@ -114,20 +123,42 @@ func (r *OAuthClientReconciler) requestsForSecret(ctx context.Context, obj clien
 	return requests
 }
 
-func registrationRequest(obj client.Object) []reconcile.Request {
+// registrationRequest maps a registration Secret to its OAuthClient, unless
+// that resource is in a namespace that the reconciler does not watch, such
+// as when another controller instance handles it.
+func (r *OAuthClientReconciler) registrationRequest(obj client.Object) []reconcile.Request {
 	ns := obj.GetAnnotations()[AnnotationClientNamespace]
 	name := obj.GetAnnotations()[AnnotationClientName]
-	if ns == "" || name == "" {
+	if ns == "" || name == "" || !r.watches(ns) {
 		return nil
 	}
 	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}}
 }
 
+// watches reports whether the reconciler handles OAuthClients in namespace.
+func (r *OAuthClientReconciler) watches(namespace string) bool {
+	return len(r.WatchNamespaces) == 0 || slices.Contains(r.WatchNamespaces, namespace)
+}
+
 // Reconcile brings the credentials and registration Secrets of one
 // OAuthClient in line with its spec, or removes the registration when the
 // resource is being deleted. It requeues the resource for the next step
-// of secret rotation.
+// of secret rotation. A write that conflicts with a newer version of the
+// resource is retried soon and not reported as a failure.
 func (r *OAuthClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	result, err := r.reconcile(ctx, req)
+	if apierrors.IsConflict(err) {
+		log.FromContext(ctx).V(1).Info("oauthclient changed since it was read, reconciling again", "error", err.Error())
+		return ctrl.Result{RequeueAfter: conflictRetryDelay}, nil
+	}
+	return result, err
+}
+
+// conflictRetryDelay is the wait before a reconcile whose write conflicted
+// runs again.
+const conflictRetryDelay = time.Second
+
+func (r *OAuthClientReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	oc := &v1alpha1.OAuthClient{}
 	if err := r.Client.Get(ctx, req.NamespacedName, oc); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)

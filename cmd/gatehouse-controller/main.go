@@ -117,13 +117,14 @@ func leaderLock(cfg *rest.Config, o *options) (string, resourcelock.Interface, e
 // addReconcilers registers the OAuthClient and signing-key reconcilers.
 func addReconcilers(ctx context.Context, mgr ctrl.Manager, o *options) error {
 	clients := &controller.OAuthClientReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Scheme:    mgr.GetScheme(),
-		Namespace: o.namespace,
-		IssuerURL: o.issuerURL,
-		TokenURL:  o.tokenURL,
-		Recorder:  mgr.GetEventRecorder(eventSource),
+		Client:          mgr.GetClient(),
+		APIReader:       mgr.GetAPIReader(),
+		Scheme:          mgr.GetScheme(),
+		Namespace:       o.namespace,
+		WatchNamespaces: o.watchNamespaces,
+		IssuerURL:       o.issuerURL,
+		TokenURL:        o.tokenURL,
+		Recorder:        mgr.GetEventRecorder(eventSource),
 	}
 	if err := clients.SetupWithManager(ctx, mgr); err != nil {
 		return err

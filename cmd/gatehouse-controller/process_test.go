@@ -612,6 +612,19 @@ func TestControllerProcess(t *testing.T) {
 		s.waitReady(t, client.ObjectKeyFromObject(unwatched))
 	})
 
+	t.Run("no reconcile errors", func(t *testing.T) {
+		// Each controller sees the registration Secrets of the other's
+		// namespace, and status writes race with the finalizer update.
+		// Neither may count as a failure.
+		for _, p := range []*process{first, second} {
+			for _, msg := range []string{"Reconciler error", "list oauthclients for secret failed"} {
+				if entry := findLog(p.stderr.String(), msg); entry != nil {
+					t.Errorf("%s logged %q: %v", p.name, msg, entry["err"])
+				}
+			}
+		}
+	})
+
 	t.Run("last controller releases lease", func(t *testing.T) {
 		code, _ := second.terminate(t)
 		if code != 0 {
