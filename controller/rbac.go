@@ -9,8 +9,9 @@ package controller
 // finalizers, writes the credentials, registration and signing-key Secrets,
 // records Events on failures, and holds a Lease for leader election.
 //
-// NOTE: the Lease Role names the gatehouse-system namespace; an install into
-// another namespace must render the Role there instead.
+// config/rbac is for installs without Helm. The chart in charts/gatehouse
+// renders the same rules with the Lease Role in its release namespace, and
+// test/chart fails when the two sets of rules differ.
 //
 // +kubebuilder:rbac:groups=gatehouse.dev,resources=oauthclients,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=gatehouse.dev,resources=oauthclients/status,verbs=get;update;patch
