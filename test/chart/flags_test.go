@@ -106,6 +106,7 @@ func firstLines(s string, n int) string {
 // every rendered container and of the sidecar example, so that a flag the
 // chart passes must exist and its value must parse.
 func TestRenderedArgsAccepted(t *testing.T) {
+	requireTool(t, "HELM")
 	checker := &flagChecker{binary: buildBinaries(t), helpCode: map[string]int{}}
 	for _, c := range valuesCases {
 		t.Run(c.name, func(t *testing.T) {
