@@ -13,6 +13,7 @@ import (
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -54,6 +55,9 @@ type OAuthClientReconciler struct {
 	// handles, or all namespaces when empty. The manager's cache must hold
 	// OAuthClients in these namespaces, and Secrets in these and Namespace.
 	WatchNamespaces []string
+	// Workers is how many OAuthClients are reconciled at the same time.
+	// Zero means one.
+	Workers int
 	// IssuerURL is written into each credentials Secret as "issuer".
 	IssuerURL string
 	// TokenURL is written into each credentials Secret as "token_url".
@@ -84,6 +88,7 @@ func (r *OAuthClientReconciler) SetupWithManager(ctx context.Context, mgr ctrl.M
 		Owns(&corev1.Secret{}).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.requestsForSecret)).
 		Named("oauthclient").
+		WithOptions(crcontroller.Options{MaxConcurrentReconciles: max(r.Workers, 1)}).
 		Complete(r)
 	if err != nil {
 		return fmt.Errorf("set up oauthclient controller: %w", err)

@@ -122,6 +122,7 @@ func addReconcilers(ctx context.Context, mgr ctrl.Manager, o *options) error {
 		Scheme:          mgr.GetScheme(),
 		Namespace:       o.namespace,
 		WatchNamespaces: o.watchNamespaces,
+		Workers:         o.workers,
 		IssuerURL:       o.issuerURL,
 		TokenURL:        o.tokenURL,
 		Recorder:        mgr.GetEventRecorder(eventSource),

@@ -32,6 +32,8 @@ const (
 	// OAuthClient may set, plus 5m of leeway for the verifiers' clocks. An
 	// issuer started with a longer --access-token-ttl needs a longer value.
 	defaultRetireAfter = v1alpha1.MaxAccessTokenTTL + 5*time.Minute
+	// defaultWorkers is how many OAuthClients are reconciled at once.
+	defaultWorkers = 4
 )
 
 // tokenPath is the path of the issuer's token endpoint, relative to the
@@ -51,6 +53,7 @@ type options struct {
 	retireAfter       cli.PositiveDuration
 	leaderElect       bool
 	leaderElectionID  string
+	workers           int
 	healthListen      string
 	metricsListen     string
 	kubeconfig        string
@@ -80,6 +83,7 @@ func newFlagSet(o *options, output io.Writer) *flag.FlagSet {
 	fs.Var(&o.rotationPeriod, "signing-key-rotation-period", "how long a signing key signs before the next key replaces it, as a Go duration")
 	fs.Var(&o.publishLead, "signing-key-publish-lead", "minimum time a next key is published in the JWKS before it signs, as a Go duration")
 	fs.Var(&o.retireAfter, "signing-key-retire-after", "how long a replaced key stays published, as a Go duration; at least the longest access token lifetime plus clock leeway")
+	fs.IntVar(&o.workers, "workers", defaultWorkers, "OAuthClients reconciled at the same time; each waits mostly on the API server, so more than the CPU count helps")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "hold a Lease in --namespace so that only one replica reconciles at a time")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "gatehouse-controller", "name of the leader election Lease")
 	fs.StringVar(&o.healthListen, "health-listen", "127.0.0.1:8081", `address of /healthz and /readyz (use 0.0.0.0:8081 in a pod so that the kubelet can probe it); "0" turns the probes off`)
@@ -116,6 +120,9 @@ func (o *options) validate() error {
 		errs = append(errs, checkNamespace("--watch-namespaces", ns))
 	}
 	errs = append(errs, o.checkURLs(), o.buildPolicy())
+	if o.workers < 1 {
+		errs = append(errs, fmt.Errorf("invalid --workers %d: at least 1 is required", o.workers))
+	}
 	if msgs := validation.IsDNS1123Subdomain(o.leaderElectionID); len(msgs) > 0 {
 		errs = append(errs, fmt.Errorf("invalid --leader-election-id %q: %s", o.leaderElectionID, strings.Join(msgs, "; ")))
 	}
