@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,9 +9,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 
 	"github.com/go-logr/logr"
 	"github.com/google/go-cmp/cmp"
@@ -49,7 +49,7 @@ const (
 
 // capturedLogs holds every log line of the controller at debug level, so
 // that a test can check that no client secret reaches the log.
-var capturedLogs lockedBuffer
+var capturedLogs testproc.Buffer
 
 func init() {
 	// controller-runtime prints a stack trace when nothing sets its logger.
@@ -58,24 +58,6 @@ func init() {
 		slog.NewJSONHandler(&capturedLogs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 	)
 	logf.SetLogger(logr.FromSlogHandler(handler))
-}
-
-// lockedBuffer is a bytes.Buffer that is safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testEnv is an API server with the reconciler running in a manager.

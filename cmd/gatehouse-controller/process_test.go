@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
+
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -349,7 +351,7 @@ func eventually(t *testing.T, what string, check func() error) {
 type process struct {
 	name       string
 	cmd        *exec.Cmd
-	stderr     *lockedBuffer
+	stderr     *testproc.Buffer
 	exited     chan struct{}
 	healthAddr string
 	metricsURL string
@@ -360,7 +362,7 @@ type process struct {
 // it if it still runs when the test ends.
 func startProcess(t *testing.T, name, kubeconfig, binary string, args ...string) *process {
 	t.Helper()
-	p := &process{name: name, stderr: &lockedBuffer{}, exited: make(chan struct{}),
+	p := &process{name: name, stderr: &testproc.Buffer{}, exited: make(chan struct{}),
 		healthAddr: freeAddress(t)}
 	metricsAddr := freeAddress(t)
 	p.metricsURL = "http://" + metricsAddr + "/metrics"
@@ -498,25 +500,6 @@ func (p *process) terminate(t *testing.T) (int, time.Duration) {
 		t.Fatalf("%s still runs %s after SIGTERM", p.name, gracefulShutdownTimeout+renewDeadline)
 	}
 	return p.cmd.ProcessState.ExitCode(), time.Since(start)
-}
-
-// lockedBuffer is a bytes.Buffer that is safe for concurrent use, for the
-// output of a process that the test reads while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestControllerProcess runs the built controller against a real API

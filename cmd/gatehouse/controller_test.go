@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 // buildTimeout bounds one `go build` of a command; a cold build of the
@@ -118,7 +119,7 @@ func TestControllerCommand(t *testing.T) {
 func testControllerReplacesProcess(t *testing.T, gatehouse, controller string) {
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	writeKubeconfig(t, kubeconfig, silentServer(t))
-	var stderr lockedBuffer
+	var stderr testproc.Buffer
 	cmd := exec.Command(gatehouse, "controller", "--namespace=gatehouse-system",
 		"--issuer-url=https://issuer.example.test", "--kubeconfig="+kubeconfig,
 		"--health-listen=0", "--metrics-listen=0")
@@ -214,25 +215,6 @@ users:
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// lockedBuffer is a bytes.Buffer that is safe for concurrent use, for the
-// output of a process that the test reads while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func copyFile(t *testing.T, from, to string) {

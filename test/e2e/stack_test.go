@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/test/internal/proc"
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 // buildOnce builds the gatehouse binary once for all tests of the package.
@@ -17,14 +17,14 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := proc.Build(dir, "./cmd/gatehouse"); err != nil {
+	if err := testproc.Build(dir, "./cmd/gatehouse"); err != nil {
 		return "", err
 	}
 	return filepath.Join(dir, "gatehouse"), nil
 })
 
 // freePort returns a loopback address with a port that was free a moment ago.
-func freePort(t *testing.T) string { return proc.FreePort(t) }
+func freePort(t *testing.T) string { return testproc.FreePort(t) }
 
 // devStack is a running `gatehouse dev` process.
 type devStack struct {
@@ -78,10 +78,10 @@ func startDev(t *testing.T, extraArgs ...string) *devStack {
 }
 
 // waitReady polls url until it returns 200 or the timeout passes.
-func waitReady(t *testing.T, url string, timeout time.Duration) { proc.WaitReady(t, url, timeout) }
+func waitReady(t *testing.T, url string, timeout time.Duration) { testproc.WaitReady(t, url, timeout) }
 
 // lockedBuffer collects process output safely from several goroutines.
-type lockedBuffer = proc.Buffer
+type lockedBuffer = testproc.Buffer
 
 // stopProcess sends SIGINT to a process this test started, and kills it if
 // it has not exited within grace.

@@ -149,4 +149,3 @@ func metricValue(ctx context.Context, url, name string) (float64, error) {
 	}
 	return 0, fmt.Errorf("%s has no sample %s", url, name)
 }
-

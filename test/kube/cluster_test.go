@@ -19,7 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
-	"github.com/gatehouse-dev/gatehouse/test/internal/proc"
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 // systemNamespace is Gatehouse's namespace in these tests. The generated
@@ -36,7 +36,7 @@ var binaries = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := proc.Build(dir, "./cmd/gatehouse", "./cmd/gatehouse-controller"); err != nil {
+	if err := testproc.Build(dir, "./cmd/gatehouse", "./cmd/gatehouse-controller"); err != nil {
 		return "", err
 	}
 	return filepath.Join(dir, "gatehouse"), nil
@@ -79,7 +79,7 @@ func startCluster(tb testing.TB) *cluster {
 	}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(proc.RepoRoot(), "config", "crd", "bases")},
+		CRDDirectoryPaths:     []string{filepath.Join(testproc.RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		Scheme:                scheme,
 	}
@@ -121,7 +121,7 @@ const (
 // config/rbac and binds them to controllerUser.
 func (c *cluster) applyControllerRBAC(tb testing.TB) {
 	tb.Helper()
-	data, err := os.ReadFile(filepath.Join(proc.RepoRoot(), "config", "rbac", "role.yaml"))
+	data, err := os.ReadFile(filepath.Join(testproc.RepoRoot(), "config", "rbac", "role.yaml"))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/test/internal/proc"
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 // audience is the audience of the OAuthClients in these tests and the one
@@ -35,9 +35,9 @@ type stack struct {
 	checkHTTP        string
 	checkAdmin       string
 
-	controller *proc.Process
-	issuer     *proc.Process
-	extauthz   *proc.Process
+	controller *testproc.Process
+	issuer     *testproc.Process
+	extauthz   *testproc.Process
 }
 
 // startStack runs `gatehouse controller`, `gatehouse issuer --kubernetes`
@@ -46,17 +46,17 @@ type stack struct {
 func startStack(tb testing.TB, c *cluster, keys keyPolicy) *stack {
 	tb.Helper()
 	bin := gatehouseBinary(tb)
-	issuerAddr := proc.FreePort(tb)
+	issuerAddr := testproc.FreePort(tb)
 	s := &stack{
 		issuerURL:        "http://" + issuerAddr,
-		issuerAdmin:      proc.FreePort(tb),
-		controllerHealth: proc.FreePort(tb),
-		controllerMetric: proc.FreePort(tb),
-		checkGRPC:        proc.FreePort(tb),
-		checkHTTP:        proc.FreePort(tb),
-		checkAdmin:       proc.FreePort(tb),
+		issuerAdmin:      testproc.FreePort(tb),
+		controllerHealth: testproc.FreePort(tb),
+		controllerMetric: testproc.FreePort(tb),
+		checkGRPC:        testproc.FreePort(tb),
+		checkHTTP:        testproc.FreePort(tb),
+		checkAdmin:       testproc.FreePort(tb),
 	}
-	s.controller = proc.Start(tb, "gatehouse controller", bin, "controller",
+	s.controller = testproc.Start(tb, "gatehouse controller", bin, "controller",
 		"--kubeconfig="+c.kubeconfig(tb, controllerUser),
 		"--namespace="+systemNamespace,
 		"--issuer-url="+s.issuerURL,
@@ -66,7 +66,7 @@ func startStack(tb testing.TB, c *cluster, keys keyPolicy) *stack {
 		"--signing-key-publish-lead="+keys.publishLead.String(),
 		"--signing-key-retire-after="+keys.retireAfter.String(),
 	)
-	s.issuer = proc.Start(tb, "gatehouse issuer", bin, "issuer",
+	s.issuer = testproc.Start(tb, "gatehouse issuer", bin, "issuer",
 		"--kubernetes",
 		"--kubeconfig="+c.kubeconfig(tb, issuerUser),
 		"--namespace="+systemNamespace,
@@ -75,15 +75,15 @@ func startStack(tb testing.TB, c *cluster, keys keyPolicy) *stack {
 		"--admin-listen="+s.issuerAdmin,
 		"--store=memory",
 	)
-	proc.WaitReady(tb, "http://"+s.controllerHealth+"/readyz", 60*time.Second)
-	proc.WaitReady(tb, "http://"+s.issuerAdmin+"/readyz", 60*time.Second)
-	s.extauthz = proc.Start(tb, "gatehouse extauthz", bin, "extauthz",
+	testproc.WaitReady(tb, "http://"+s.controllerHealth+"/readyz", 60*time.Second)
+	testproc.WaitReady(tb, "http://"+s.issuerAdmin+"/readyz", 60*time.Second)
+	s.extauthz = testproc.Start(tb, "gatehouse extauthz", bin, "extauthz",
 		"--config-file="+extauthzConfig(tb, s.issuerURL),
 		"--grpc-listen="+s.checkGRPC,
 		"--http-listen="+s.checkHTTP,
 		"--admin-listen="+s.checkAdmin,
 	)
-	proc.WaitReady(tb, "http://"+s.checkAdmin+"/readyz", 30*time.Second)
+	testproc.WaitReady(tb, "http://"+s.checkAdmin+"/readyz", 30*time.Second)
 	return s
 }
 

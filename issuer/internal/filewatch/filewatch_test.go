@@ -1,16 +1,16 @@
 package filewatch
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 const testInterval = 10 * time.Millisecond
@@ -57,7 +57,7 @@ func writeFile(t *testing.T, path, content string) {
 func TestWatchReloadsChanges(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "n")
 	writeFile(t, path, "1")
-	var logs syncBuffer
+	var logs testproc.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 
 	v, err := Watch(t.Context(), path, testInterval, logger, parseNumber)
@@ -151,23 +151,4 @@ func TestWatchFirstLoadErrors(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the watch goroutine may write while
-// the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

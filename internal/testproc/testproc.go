@@ -1,8 +1,8 @@
-// Package proc starts and stops the processes of end-to-end tests: it
+// Package testproc starts and stops the processes of end-to-end tests: it
 // builds the Gatehouse binaries, finds free loopback ports, waits for
 // readiness endpoints and collects output. It holds no test of its own and
 // imports nothing from Gatehouse.
-package proc
+package testproc
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // RepoRoot is the root of the Gatehouse checkout.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 // Build builds each package (a path relative to the repository root, such
