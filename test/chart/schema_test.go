@@ -16,9 +16,9 @@ func TestValuesRejected(t *testing.T) {
 	}{
 		{name: "unknown top-level key", set: []string{"replica=2"}, wantErr: "additional properties 'replica' not allowed"},
 		{name: "unknown nested key", set: []string{"issuer.store.redis.adress=redis:6379"}, wantErr: "additional properties 'adress' not allowed"},
-		{name: "embedded store with two replicas", set: []string{"issuer.replicas=2"}, wantErr: "/issuer/replicas"},
-		{name: "memory store with autoscaling", set: []string{"issuer.store.type=memory", "issuer.autoscaling.enabled=true"}, wantErr: "/issuer/autoscaling/enabled"},
-		{name: "redis store without address", set: []string{"issuer.store.type=redis", "issuer.replicas=2"}, wantErr: "/issuer/store/redis/addresses"},
+		{name: "embedded store with two replicas", set: []string{"issuer.replicas=2"}, wantErr: "issuer.store.type embedded keeps its state in one pod, so issuer.replicas must be 1"},
+		{name: "memory store with autoscaling", set: []string{"issuer.store.type=memory", "issuer.autoscaling.enabled=true"}, wantErr: "issuer.store.type memory keeps its state in one pod"},
+		{name: "redis store without address", set: []string{"issuer.store.type=redis", "issuer.replicas=2"}, wantErr: "issuer.store.redis.addresses is empty"},
 		{name: "unknown store type", set: []string{"issuer.store.type=etcd"}, wantErr: "/issuer/store/type"},
 		{name: "unknown signing algorithm", set: []string{"signingKeys.algorithm=HS256"}, wantErr: "/signingKeys/algorithm"},
 		{name: "duration without unit", set: []string{"issuer.accessTokenTTL=600"}, wantErr: "/issuer/accessTokenTTL"},
@@ -31,6 +31,11 @@ func TestValuesRejected(t *testing.T) {
 		{name: "external issuer without URL", set: []string{"issuer.enabled=false"}, wantErr: "issuerURL is empty while issuer.enabled is false"},
 		{name: "users file without Secret", set: []string{"issuer.users.source=file"}, wantErr: "issuer.users.file.secretName is empty"},
 		{name: "ldap without bind settings", set: []string{"issuer.users.source=ldap", "issuer.users.ldap.url=ldap://ldap:389"}, wantErr: "neither issuer.users.ldap.bindDNTemplate nor issuer.users.ldap.searchBase"},
+		{name: "leeway above 5m", set: []string{"extauthz.leeway=10m"}, wantErr: "extauthz.leeway 10m is above the 5m"},
+		{name: "refresh below 1s", set: []string{"extauthz.refreshInterval=100ms"}, wantErr: "extauthz.refreshInterval 100ms is below the 1s"},
+		{name: "trusted issuer refresh below 1s", set: []string{"extauthz.trustedIssuers[0].issuer=https://partner.example.com", "extauthz.trustedIssuers[0].audiences={orders-api}", "extauthz.trustedIssuers[0].refreshInterval=500ms"}, wantErr: "extauthz.trustedIssuers[0].refreshInterval 500ms is below the 1s"},
+		{name: "publish lead below refresh", set: []string{"signingKeys.publishLead=1m", "extauthz.refreshInterval=2m"}, wantErr: "signingKeys.publishLead 1m is shorter than extauthz.refreshInterval 2m"},
+		{name: "retire before tokens expire", set: []string{"signingKeys.retireAfter=10m"}, wantErr: "signingKeys.retireAfter 10m is shorter than issuer.accessTokenTTL 10m plus extauthz.leeway 30s"},
 		{name: "autoscaling range reversed", set: []string{"extauthz.autoscaling.enabled=true", "extauthz.autoscaling.minReplicas=5", "extauthz.autoscaling.maxReplicas=3"}, wantErr: "extauthz.autoscaling.minReplicas (5) is above"},
 	}
 	for _, tt := range tests {
@@ -59,6 +64,9 @@ func TestValuesAccepted(t *testing.T) {
 	}{
 		{name: "redis store with two replicas", set: []string{"issuer.store.type=redis", "issuer.store.redis.addresses={redis:6379}", "issuer.replicas=2"}},
 		{name: "memory store", set: []string{"issuer.store.type=memory"}},
+		{name: "leeway of 5m", set: []string{"extauthz.leeway=5m", "signingKeys.retireAfter=15m"}},
+		{name: "refresh of 1s", set: []string{"extauthz.refreshInterval=1s"}},
+		{name: "retire at token lifetime plus leeway", set: []string{"signingKeys.retireAfter=10m30s"}},
 		{name: "issuer URL with path", set: []string{"issuerURL=https://auth.example.com/tenant-a"}},
 		{name: "ldap direct bind", set: []string{"issuer.users.source=ldap", "issuer.users.ldap.url=ldap://ldap:389", "issuer.users.ldap.bindDNTemplate=uid=%s\\,ou=people"}},
 		{name: "users file", set: []string{"issuer.users.source=file", "issuer.users.file.secretName=users"}},

@@ -258,3 +258,19 @@ spec:
       scrapeTimeout: {{ $monitor.scrapeTimeout }}
 {{- end }}
 {{- end }}
+
+{{/*
+Seconds in a Go duration string such as "1h30m" or "500ms", as a float, so
+that validate.yaml can compare durations. The schema has already checked
+the form.
+*/}}
+{{- define "gatehouse.seconds" -}}
+{{- $units := dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001 "us" 0.000001 "µs" 0.000001 "ns" 0.000000001 }}
+{{- $total := 0.0 }}
+{{- range $part := regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h)" (toString .) -1 }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" $part }}
+{{- $unit := trimPrefix $number $part }}
+{{- $total = addf $total (mulf (float64 $number) (index $units $unit)) }}
+{{- end }}
+{{- $total }}
+{{- end }}
