@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/gatehouse-dev/gatehouse/controller"
+	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -90,6 +91,10 @@ func runManager(ctx context.Context, o *options, stderr io.Writer) error {
 		}
 	}
 
+	if o.policy.RetireAfter < minSafeRetireAfter {
+		log.Warn("signing keys retire before the longest access token an OAuthClient may request expires; such tokens fail verification once their key is gone",
+			"retireAfter", o.policy.RetireAfter.String(), "longestAccessToken", v1alpha1.MaxAccessTokenTTL.String())
+	}
 	log.Info("controller starting", "version", version, "namespace", o.namespace,
 		"watchNamespaces", o.watchNamespaces, "leaderElection", lock != nil, "identity", identity,
 		"healthListen", o.healthListen, "metricsListen", o.metricsListen)

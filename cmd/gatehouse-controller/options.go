@@ -32,6 +32,11 @@ const (
 	// OAuthClient may set, plus 5m of leeway for the verifiers' clocks. An
 	// issuer started with a longer --access-token-ttl needs a longer value.
 	defaultRetireAfter = v1alpha1.MaxAccessTokenTTL + 5*time.Minute
+	// minSafeRetireAfter is the shortest retire-after that outlasts every
+	// access token an OAuthClient may request, without clock leeway. A
+	// shorter value draws a warning at start, because a platform that caps
+	// token lifetimes lower may choose it.
+	minSafeRetireAfter = v1alpha1.MaxAccessTokenTTL
 	// defaultWorkers is how many OAuthClients are reconciled at once.
 	defaultWorkers = 4
 )
@@ -86,8 +91,8 @@ func newFlagSet(o *options, output io.Writer) *flag.FlagSet {
 	fs.IntVar(&o.workers, "workers", defaultWorkers, "OAuthClients reconciled at the same time; each waits mostly on the API server, so more than the CPU count helps")
 	fs.BoolVar(&o.leaderElect, "leader-elect", true, "hold a Lease in --namespace so that only one replica reconciles at a time")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", "gatehouse-controller", "name of the leader election Lease")
-	fs.StringVar(&o.healthListen, "health-listen", "127.0.0.1:8081", `address of /healthz and /readyz (use 0.0.0.0:8081 in a pod so that the kubelet can probe it); "0" turns the probes off`)
-	fs.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:8080", `address of the Prometheus /metrics endpoint, served over plain HTTP; "0" or "" turns it off`)
+	fs.StringVar(&o.healthListen, "health-listen", "127.0.0.1:8083", `address of /healthz and /readyz (use 0.0.0.0:8083 in a pod so that the kubelet can probe it); "0" turns the probes off`)
+	fs.StringVar(&o.metricsListen, "metrics-listen", "127.0.0.1:8082", `address of the Prometheus /metrics endpoint, served over plain HTTP; "0" or "" turns it off`)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file of the API server to use (default: the in-cluster service account)")
 	o.log.AddFlags(fs)
 	return fs

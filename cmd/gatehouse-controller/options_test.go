@@ -42,8 +42,8 @@ func TestParseOptionsDefaults(t *testing.T) {
 		{"token URL", o.tokenURL, "https://auth.example.com/oauth2/token"},
 		{"signing keys secret", o.signingKeysSecret, "gatehouse-signing-keys"},
 		{"leader election ID", o.leaderElectionID, "gatehouse-controller"},
-		{"health listen", o.healthListen, "127.0.0.1:8081"},
-		{"metrics listen", o.metricsListen, "127.0.0.1:8080"},
+		{"health listen", o.healthListen, "127.0.0.1:8083"},
+		{"metrics listen", o.metricsListen, "127.0.0.1:8082"},
 		{"kubeconfig", o.kubeconfig, ""},
 		{"log format", o.log.Format, "json"},
 	}
