@@ -1,6 +1,5 @@
-// Command localapiserver runs etcd and kube-apiserver on loopback with the
-// OAuthClient CRD installed, writes an administrator kubeconfig, and waits
-// for Ctrl-C. It lets you try the controller, the issuer's Kubernetes mode
+// Command localapiserver runs etcd and kube-apiserver on loopback, writes
+// an administrator kubeconfig, and waits for Ctrl-C. It lets you try the controller, the issuer's Kubernetes mode
 // and the Helm chart on a machine without a cluster. It uses the binaries
 // that hack/install-kube-tools.sh builds; no kubelet runs, so Deployments
 // are accepted but start no pods.
@@ -9,6 +8,9 @@
 //
 //	eval "$(hack/install-kube-tools.sh --print-env)"
 //	go run ./hack/localapiserver -kubeconfig-out /tmp/gatehouse.kubeconfig
+//
+// It installs no CRD, so that `helm install` of the chart can own the
+// OAuthClient CRD. Without the chart, add -crds config/crd/bases.
 package main
 
 import (
@@ -28,7 +30,7 @@ func main() {
 	// this command uses its own.
 	fs := flag.NewFlagSet("localapiserver", flag.ExitOnError)
 	kubeconfig := fs.String("kubeconfig-out", "gatehouse.kubeconfig", "where to write the administrator kubeconfig")
-	crds := fs.String("crds", filepath.Join("config", "crd", "bases"), "folder of CRDs to install")
+	crds := fs.String("crds", "", "folder of CRDs to install, such as "+filepath.Join("config", "crd", "bases")+`; "" installs none, which leaves the CRD to the Helm chart`)
 	_ = fs.Parse(os.Args[1:])
 	if err := run(*kubeconfig, *crds); err != nil {
 		fmt.Fprintf(os.Stderr, "localapiserver: %v\n", err)
@@ -41,10 +43,10 @@ func run(kubeconfig, crds string) error {
 	if assets == "" {
 		return fmt.Errorf(`KUBEBUILDER_ASSETS is not set; run eval "$(hack/install-kube-tools.sh --print-env)" first`)
 	}
-	env := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{crds},
-		ErrorIfCRDPathMissing: true,
+	env := &envtest.Environment{BinaryAssetsDirectory: assets}
+	if crds != "" {
+		env.CRDDirectoryPaths = []string{crds}
+		env.ErrorIfCRDPathMissing = true
 	}
 	if _, err := env.Start(); err != nil {
 		return fmt.Errorf("start the API server: %w", err)
