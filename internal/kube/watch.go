@@ -97,7 +97,7 @@ func (w *SecretWatch) Run(ctx context.Context) error {
 		backoff:     newBackoff(w.MinBackoff, w.MaxBackoff),
 		timeout:     watchTimeout(w.WatchTimeout),
 	}
-	inf.log.Info("kubernetes secret watch starting", "watchTimeout", inf.timeout)
+	inf.log.Info("kubernetes secret watch starting", "watchTimeout", inf.timeout.String())
 	defer w.connected.Store(false)
 	inf.run(ctx)
 	inf.log.Info("kubernetes secret watch stopped")
@@ -191,7 +191,7 @@ func (inf *informer) watch(ctx context.Context) {
 
 func (inf *informer) retryAfterError(ctx context.Context, msg string, err error) {
 	delay := inf.backoff.next()
-	inf.log.Error(msg, "error", err, "retryIn", delay, "resourceVersion", inf.resourceVersion)
+	inf.log.Error(msg, "error", err, "retryIn", delay.String(), "resourceVersion", inf.resourceVersion)
 	sleep(ctx, delay)
 }
 
