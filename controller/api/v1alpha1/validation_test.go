@@ -132,13 +132,13 @@ func rejectedSchemaCases(conf v1alpha1.OAuthClientSpec) []validationCase {
 		}), wantErr: []string{`spec.grantTypes[1]`, `Duplicate value: "client_credentials"`}},
 		{name: "scope with space", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
 			s.Scopes = []v1alpha1.Scope{"a b"}
-		}), wantErr: []string{`spec.scopes[0]`, `Invalid value: "a b"`, "should match"}},
+		}), wantErr: []string{`spec.scopes[0]`, `Invalid value: "a b"`, "a scope is printable ASCII without spaces"}},
 		{name: "scope with quotes", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
 			s.Scopes = []v1alpha1.Scope{`"x"`}
-		}), wantErr: []string{`spec.scopes[0]`, `Invalid value: "\"x\""`, "should match"}},
+		}), wantErr: []string{`spec.scopes[0]`, `Invalid value: "\"x\""`, "a scope is printable ASCII without spaces"}},
 		{name: "scope with backslash", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
 			s.Scopes = []v1alpha1.Scope{`a\b`}
-		}), wantErr: []string{`spec.scopes[0]`, "should match"}},
+		}), wantErr: []string{`spec.scopes[0]`, "a scope is printable ASCII without spaces"}},
 		{name: "empty scope", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
 			s.Scopes = []v1alpha1.Scope{""}
 		}), wantErr: []string{`spec.scopes[0]`, "should be at least 1 chars long"}},
