@@ -54,6 +54,7 @@ func TestDockerfileDefaults(t *testing.T) {
 	if goVersion == nil {
 		t.Fatal("go.mod has no go line")
 	}
+
 	var froms []string
 	for _, l := range lines {
 		if strings.HasPrefix(l, "FROM ") {
@@ -70,6 +71,7 @@ func TestDockerfileDefaults(t *testing.T) {
 	if !strings.Contains(froms[1], "gcr.io/distroless/static") || !nonroot {
 		t.Errorf("final stage %q: want distroless static, nonroot", froms[1])
 	}
+
 	build := findLine(t, lines, "go build")
 	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "./cmd/gatehouse", "./cmd/gatehouse-controller"} {
 		if !strings.Contains(build, want) {
@@ -101,6 +103,7 @@ func TestDockerignoreAllowsBuildInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	var allowed []string
 	for _, line := range strings.Split(string(data), "\n") {
 		if dir, ok := strings.CutPrefix(strings.TrimSpace(line), "!"); ok {
