@@ -100,7 +100,8 @@ func runManager(ctx context.Context, o *options, stderr io.Writer) error {
 		"healthListen", o.healthListen, "metricsListen", o.metricsListen)
 	// NOTE: on SIGTERM a leader's manager (controller-runtime v0.25.3) logs
 	// "error received after stop sequence was engaged" with "leader election
-	// lost" at level ERROR, although it released the Lease and exits with 0.
+	// lost" at level ERROR, although it released the Lease and exits with 0
+	// (kubernetes-sigs/controller-runtime issue 3535).
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("run manager: %w", err)
 	}
