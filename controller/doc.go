@@ -1,7 +1,10 @@
 // Package controller holds the Kubernetes controller that turns
 // OAuthClient resources (package api/v1alpha1) into credentials Secrets and
 // issuer registrations (OAuthClientReconciler), and rotates client
-// secrets with an overlap in which the previous secret still works. Its
+// secrets with an overlap in which the previous secret still works. It
+// keeps a copy of each client secret in an escrow Secret in Gatehouse's
+// namespace, from which it restores a deleted or edited credentials
+// Secret without issuing a new secret. Its
 // SigningKeyReconciler keeps the key-set Secret from which the issuer signs
 // tokens, and rotates the keys as internal/keyset plans it. It also holds
 // the RBAC markers from which controller-gen generates config/rbac,

@@ -104,11 +104,13 @@ func indexCredentialsSecret(obj client.Object) []string {
 	return []string{oc.CredentialsSecretName()}
 }
 
-// requestsForSecret maps a registration Secret to the OAuthClient named in
-// its annotations, and any other Secret to the OAuthClients in its
-// namespace that want its name as their credentials Secret.
+// requestsForSecret maps a registration or escrow Secret to the
+// OAuthClient named in its annotations, and any other Secret to the
+// OAuthClients in its namespace that want its name as their credentials
+// Secret.
 func (r *OAuthClientReconciler) requestsForSecret(ctx context.Context, obj client.Object) []reconcile.Request {
-	if obj.GetNamespace() == r.Namespace && obj.GetLabels()[LabelRegistration] == RegistrationKindClient {
+	labels := obj.GetLabels()
+	if obj.GetNamespace() == r.Namespace && (labels[LabelRegistration] == RegistrationKindClient || labels[LabelEscrow] == EscrowKindClient) {
 		return r.registrationRequest(obj)
 	}
 	if !r.watches(obj.GetNamespace()) {
@@ -128,9 +130,9 @@ func (r *OAuthClientReconciler) requestsForSecret(ctx context.Context, obj clien
 	return requests
 }
 
-// registrationRequest maps a registration Secret to its OAuthClient, unless
-// that resource is in a namespace that the reconciler does not watch, such
-// as when another controller instance handles it.
+// registrationRequest maps a registration or escrow Secret to its
+// OAuthClient, unless that resource is in a namespace that the reconciler
+// does not watch, such as when another controller instance handles it.
 func (r *OAuthClientReconciler) registrationRequest(obj client.Object) []reconcile.Request {
 	ns := obj.GetAnnotations()[AnnotationClientNamespace]
 	name := obj.GetAnnotations()[AnnotationClientName]
@@ -208,33 +210,56 @@ func resultError(err error) error {
 	return err
 }
 
+// ensureFinalizer adds RegistrationFinalizer to oc with a merge patch that
+// carries only the finalizers. An Update would send the whole object, so
+// the API server would count the controller as a manager of every spec
+// field whose Go form differs from the stored one, such as "10m" that Go
+// writes as "10m0s". It would then bump the generation, and a later
+// server-side apply of the spec by its real owner would fail with a
+// conflict. The resourceVersion in the patch keeps a finalizer that
+// someone else added at the same moment.
 func (r *OAuthClientReconciler) ensureFinalizer(ctx context.Context, oc *v1alpha1.OAuthClient) error {
+	base := oc.DeepCopy()
 	if !controllerutil.AddFinalizer(oc, RegistrationFinalizer) {
 		return nil
 	}
-	if err := r.Client.Update(ctx, oc); err != nil {
+	if err := r.patchFinalizers(ctx, oc, base); err != nil {
 		return fmt.Errorf("add finalizer: %w", err)
 	}
 	return nil
 }
 
-// finalize deletes the registration Secret and then releases the
-// resource. The credentials Secret carries an owner reference, so the
-// garbage collector deletes it.
+func (r *OAuthClientReconciler) patchFinalizers(ctx context.Context, oc, base *v1alpha1.OAuthClient) error {
+	patch := client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
+	return r.Client.Patch(ctx, oc, patch, client.FieldOwner(FieldManager))
+}
+
+// finalize deletes the registration and escrow Secrets and then releases
+// the resource. The credentials Secret carries an owner reference, so the
+// garbage collector deletes it. A resource that is already gone, as seen
+// by a reconcile that read it from a cache that lags, needs nothing more.
 func (r *OAuthClientReconciler) finalize(ctx context.Context, oc *v1alpha1.OAuthClient) error {
 	if !controllerutil.ContainsFinalizer(oc, RegistrationFinalizer) {
 		return nil
 	}
-	reg := &corev1.Secret{}
-	reg.Namespace = r.Namespace
-	reg.Name = RegistrationSecretName(oc.Namespace, oc.Name)
-	if err := r.Client.Delete(ctx, reg); client.IgnoreNotFound(err) != nil {
-		return fmt.Errorf("delete registration secret %s: %w", reg.Name, err)
+	names := []string{RegistrationSecretName(oc.Namespace, oc.Name), EscrowSecretName(oc.Namespace, oc.Name)}
+	for _, name := range names {
+		s := &corev1.Secret{}
+		s.Namespace, s.Name = r.Namespace, name
+		if err := r.Client.Delete(ctx, s); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("delete secret %s/%s: %w", r.Namespace, name, err)
+		}
 	}
+	base := oc.DeepCopy()
 	controllerutil.RemoveFinalizer(oc, RegistrationFinalizer)
-	if err := r.Client.Update(ctx, oc); err != nil {
+	err := r.patchFinalizers(ctx, oc, base)
+	if apierrors.IsNotFound(err) {
+		log.FromContext(ctx).V(1).Info("oauthclient already gone, finalizer needs no removal")
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("remove finalizer: %w", err)
 	}
-	log.FromContext(ctx).Info("registration removed", "registrationSecret", reg.Name)
+	log.FromContext(ctx).Info("registration removed", "registrationSecret", names[0], "escrowSecret", names[1])
 	return nil
 }

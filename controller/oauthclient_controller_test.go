@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,11 +22,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -60,8 +65,13 @@ func init() {
 	logf.SetLogger(logr.FromSlogHandler(handler))
 }
 
+// unmanagedLabel marks an OAuthClient that the manager's cache leaves
+// out, so that only a test that calls Reconcile itself acts on it.
+const unmanagedLabel = "test.gatehouse.dev/unmanaged"
+
 // testEnv is an API server with the reconciler running in a manager.
 type testEnv struct {
+	cfg        *rest.Config
 	client     client.Client
 	reconciler *OAuthClientReconciler
 	clock      *fakeClock
@@ -96,8 +106,13 @@ func startEnv(t *testing.T) *testEnv {
 		}
 	})
 
+	unmanaged, err := labels.Parse("!" + unmanagedLabel)
+	if err != nil {
+		t.Fatalf("parse label selector: %v", err)
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
+		Cache:                  cache.Options{ByObject: map[client.Object]cache.ByObject{&v1alpha1.OAuthClient{}: {Label: unmanaged}}},
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
@@ -133,7 +148,7 @@ func startEnv(t *testing.T) *testEnv {
 		t.Fatalf("create client: %v", err)
 	}
 	createNamespace(t, c, systemNamespace)
-	return &testEnv{client: c, reconciler: r, clock: clock}
+	return &testEnv{cfg: cfg, client: c, reconciler: r, clock: clock}
 }
 
 func newScheme(t *testing.T) *runtime.Scheme {
@@ -274,18 +289,27 @@ func TestOAuthClientReconciler(t *testing.T) {
 	t.Run("public client has no secret", e.testPublic)
 	t.Run("secret conflict", e.testConflict)
 	t.Run("credentials edit restored", e.testCredentialsEdited)
-	t.Run("credentials delete new secret", e.testCredentialsDeleted)
-	t.Run("weak client secret replaced", e.testCredentialsSecretReplaced)
+	t.Run("credentials delete same secret", e.testCredentialsDeleted)
+	t.Run("client secret edit restored", e.testClientSecretEdited)
+	t.Run("escrow restored", e.testEscrowRestored)
+	t.Run("credentials and escrow deleted", e.testCredentialsAndEscrowDeleted)
+	t.Run("write failure keeps secret", e.testWriteFailure)
 	t.Run("registration restored", e.testRegistrationRestored)
 	t.Run("same name two namespaces", e.testTwoNamespaces)
 	t.Run("client id too long", e.testInvalidSpec)
 	t.Run("delete removes registration", e.testDelete)
+	t.Run("finalizer of gone resource", e.testFinalizerOfGoneResource)
+	t.Run("spec stays with its applier", e.testSpecOwnership)
 	t.Run("recreated resource gets credentials", e.testRecreate)
 	t.Run("secret name change moves secret", e.testRename)
 	t.Run("no rotation before interval", e.testNoEarlyRotation)
 	t.Run("rotation by interval", e.testRotationByInterval)
 	t.Run("rotation by annotation", e.testRotationByAnnotation)
 	t.Run("public client never rotates", e.testPublicNoRotation)
+	// The subtests above that check a rotation schedule need the clock
+	// that this one moves forward.
+	t.Run("delete during overlap", e.testDeleteDuringOverlap)
+	t.Run("issuer selects no escrow", e.testEscrowHidden)
 	t.Run("no secret in logs or events", e.testNoSecretLeak)
 }
 
@@ -343,8 +367,20 @@ func (e *testEnv) testCreate(t *testing.T) {
 		t.Errorf("registration Secret contains the plain client secret")
 	}
 
+	escrow := e.escrow(t, oc)
+	if diff := cmp.Diff(map[string]string{KeyClientSecret: secret}, stringData(escrow)); diff != "" {
+		t.Errorf("escrow data mismatch (-want +got):\n%s", diff)
+	}
+	wantLabels = map[string]string{LabelEscrow: "client", LabelClientNamespace: "create", LabelClientName: "orders"}
+	if diff := cmp.Diff(wantLabels, escrow.Labels); diff != "" {
+		t.Errorf("escrow labels mismatch (-want +got):\n%s", diff)
+	}
+	if len(escrow.OwnerReferences) != 0 {
+		t.Errorf("got escrow owner references %v, want none", escrow.OwnerReferences)
+	}
+
 	e.waitEvent(t, got, corev1.EventTypeNormal, "Created")
-	e.testSteadyState(t, got, creds, reg)
+	e.testSteadyState(t, got, creds, reg, escrow)
 }
 
 // waitEvent waits for an Event of type and reason about oc.
@@ -367,8 +403,8 @@ func (e *testEnv) waitEvent(t *testing.T, oc *v1alpha1.OAuthClient, eventType, r
 }
 
 // testSteadyState runs one more reconcile and checks that it wrote
-// nothing: the resource and both Secrets keep their resourceVersions.
-func (e *testEnv) testSteadyState(t *testing.T, oc *v1alpha1.OAuthClient, creds, reg *corev1.Secret) {
+// nothing: the resource and the Secrets keep their resourceVersions.
+func (e *testEnv) testSteadyState(t *testing.T, oc *v1alpha1.OAuthClient, secrets ...*corev1.Secret) {
 	t.Helper()
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(oc)}
 	if _, err := e.reconciler.Reconcile(t.Context(), req); err != nil {
@@ -381,7 +417,7 @@ func (e *testEnv) testSteadyState(t *testing.T, oc *v1alpha1.OAuthClient, creds,
 	if after.ResourceVersion != oc.ResourceVersion {
 		t.Errorf("got oauthclient resourceVersion %s after a no-op reconcile, want %s", after.ResourceVersion, oc.ResourceVersion)
 	}
-	for _, before := range []*corev1.Secret{creds, reg} {
+	for _, before := range secrets {
 		now := e.getSecret(t, before.Namespace, before.Name)
 		if now.ResourceVersion != before.ResourceVersion {
 			t.Errorf("got secret %s resourceVersion %s after a no-op reconcile, want %s", before.Name, now.ResourceVersion, before.ResourceVersion)
@@ -404,6 +440,10 @@ func (e *testEnv) testPublic(t *testing.T) {
 	rc := decodeRegistration(t, e.registration(t, oc))
 	if !rc.Public || len(rc.SecretHashes) != 0 {
 		t.Errorf("got public %v and %d secret hashes, want public true and none", rc.Public, len(rc.SecretHashes))
+	}
+	escrowKey := client.ObjectKey{Namespace: systemNamespace, Name: EscrowSecretName("public", "cli")}
+	if err := e.client.Get(t.Context(), escrowKey, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		t.Errorf("got error %v reading the escrow Secret of a public client, want not found", err)
 	}
 }
 
@@ -470,53 +510,6 @@ func (e *testEnv) testCredentialsEdited(t *testing.T) {
 	if now := e.registration(t, oc); now.ResourceVersion != regBefore.ResourceVersion {
 		t.Errorf("got registration resourceVersion %s, want %s (the secret did not change)", now.ResourceVersion, regBefore.ResourceVersion)
 	}
-}
-
-func (e *testEnv) testCredentialsSecretReplaced(t *testing.T) {
-	oc := newOAuthClient("weak", "orders")
-	e.provisioned(t, oc)
-	e.editSecret(t, "weak", "orders-oauth", func(s *corev1.Secret) {
-		s.Data[KeyClientSecret] = []byte("password123")
-	})
-
-	var fresh string
-	eventually(t, "client secret replaced", func() error {
-		fresh = string(e.getSecret(t, "weak", "orders-oauth").Data[KeyClientSecret])
-		if !validSecret([]byte(fresh)) {
-			return fmt.Errorf("got client secret of %d characters, want a generated one", len(fresh))
-		}
-		return nil
-	})
-	e.waitHashes(t, oc, []string{clients.HashSecret(fresh)})
-}
-
-func (e *testEnv) testCredentialsDeleted(t *testing.T) {
-	oc := newOAuthClient("lost", "orders")
-	old := e.provisioned(t, oc)
-	creds := e.getSecret(t, "lost", "orders-oauth")
-	if err := e.client.Delete(t.Context(), creds); err != nil {
-		t.Fatalf("delete credentials secret: %v", err)
-	}
-
-	var fresh string
-	eventually(t, "credentials recreated", func() error {
-		s := &corev1.Secret{}
-		if err := e.client.Get(t.Context(), client.ObjectKeyFromObject(creds), s); err != nil {
-			return err
-		}
-		fresh = string(s.Data[KeyClientSecret])
-		if fresh == old || !validSecret([]byte(fresh)) {
-			return errors.New("client secret not replaced yet")
-		}
-		return nil
-	})
-	eventually(t, "registration holds the new hash", func() error {
-		got := decodeRegistration(t, e.registration(t, oc)).SecretHashes
-		if diff := cmp.Diff([]string{clients.HashSecret(fresh)}, got); diff != "" {
-			return fmt.Errorf("secret hashes mismatch (-want +got):\n%s", diff)
-		}
-		return nil
-	})
 }
 
 func (e *testEnv) testRegistrationRestored(t *testing.T) {
@@ -597,17 +590,22 @@ func (e *testEnv) testDelete(t *testing.T) {
 	e.provisioned(t, oc)
 	regName := RegistrationSecretName("delete", "orders")
 
+	escrowName := EscrowSecretName("delete", "orders")
+	e.escrow(t, oc)
+
 	if err := e.client.Delete(t.Context(), oc); err != nil {
 		t.Fatalf("delete oauthclient: %v", err)
 	}
-	eventually(t, "oauthclient and registration removed", func() error {
+	eventually(t, "oauthclient, registration and escrow removed", func() error {
 		err := e.client.Get(t.Context(), client.ObjectKeyFromObject(oc), &v1alpha1.OAuthClient{})
 		if !apierrors.IsNotFound(err) {
 			return fmt.Errorf("oauthclient still there (get error %v)", err)
 		}
-		err = e.client.Get(t.Context(), client.ObjectKey{Namespace: systemNamespace, Name: regName}, &corev1.Secret{})
-		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("registration secret still there (get error %v)", err)
+		for _, name := range []string{regName, escrowName} {
+			err = e.client.Get(t.Context(), client.ObjectKey{Namespace: systemNamespace, Name: name}, &corev1.Secret{})
+			if !apierrors.IsNotFound(err) {
+				return fmt.Errorf("secret %s still there (get error %v)", name, err)
+			}
 		}
 		return nil
 	})
@@ -713,23 +711,110 @@ func (e *testEnv) testNoSecretLeak(t *testing.T) {
 		t.Fatalf("got no controller log lines, want the log captured")
 	}
 
+	if !strings.Contains(logs, "client secret restored from the escrow") {
+		t.Errorf("got no log line of a restored client secret, want those of the other subtests")
+	}
+
 	checked := 0
 	for _, s := range secrets.Items {
-		secret := string(s.Data[KeyClientSecret])
-		if !validSecret([]byte(secret)) {
-			continue
-		}
-		checked++
-		if strings.Contains(logs, secret) {
-			t.Errorf("log contains the client secret of %s/%s", s.Namespace, s.Name)
-		}
-		for _, ev := range events.Items {
-			if strings.Contains(ev.Note, secret) {
-				t.Errorf("event %s/%s contains the client secret of %s/%s", ev.Namespace, ev.Name, s.Namespace, s.Name)
+		for _, key := range []string{KeyClientSecret, EscrowKeyPrevious} {
+			secret := string(s.Data[key])
+			if !validSecret([]byte(secret)) {
+				continue
+			}
+			checked++
+			if strings.Contains(logs, secret) {
+				t.Errorf("log contains the %s of %s/%s", key, s.Namespace, s.Name)
+			}
+			for _, ev := range events.Items {
+				if strings.Contains(ev.Note, secret) {
+					t.Errorf("event %s/%s contains the %s of %s/%s", ev.Namespace, ev.Name, key, s.Namespace, s.Name)
+				}
 			}
 		}
 	}
 	if checked == 0 {
 		t.Errorf("got no client secrets to check, want those of the other subtests")
+	}
+}
+
+// appliedClient returns an OAuthClient as a GitOps tool applies it: an
+// unstructured object whose durations keep the form that the user wrote.
+func appliedClient(namespace, name, accessTokenTTL string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(),
+		"kind":       "OAuthClient",
+		"metadata":   map[string]any{"namespace": namespace, "name": name},
+		"spec": map[string]any{
+			"grantTypes":     []any{"client_credentials"},
+			"audiences":      []any{"orders-api"},
+			"accessTokenTTL": accessTokenTTL,
+		},
+	}}
+}
+
+// testSpecOwnership applies a resource as Argo CD does, with server-side
+// apply under its own field manager, and checks that the controller takes
+// no spec field from it, so that the next apply of a changed spec
+// succeeds without force.
+func (e *testEnv) testSpecOwnership(t *testing.T) {
+	createNamespace(t, e.client, "gitops")
+	applied := appliedClient("gitops", "orders", "10m")
+	if err := e.client.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner("argocd")); err != nil {
+		t.Fatalf("apply oauthclient: %v", err)
+	}
+	key := client.ObjectKey{Namespace: "gitops", Name: "orders"}
+	got := e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+
+	if got.Generation != 1 {
+		t.Errorf("got generation %d after the controller's writes, want 1", got.Generation)
+	}
+	stored := &unstructured.Unstructured{}
+	stored.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("OAuthClient"))
+	if err := e.client.Get(t.Context(), key, stored); err != nil {
+		t.Fatalf("get oauthclient: %v", err)
+	}
+	if ttl, _, _ := unstructured.NestedString(stored.Object, "spec", "accessTokenTTL"); ttl != "10m" {
+		t.Errorf("got spec.accessTokenTTL %q, want 10m as applied", ttl)
+	}
+	checkSpecManagers(t, got)
+
+	changed := appliedClient("gitops", "orders", "15m")
+	if err := e.client.Apply(t.Context(), client.ApplyConfigurationFromUnstructured(changed), client.FieldOwner("argocd")); err != nil {
+		t.Fatalf("apply changed spec without force: %v", err)
+	}
+	got = e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonProvisioned)
+	if got.Generation != 2 {
+		t.Errorf("got generation %d after one spec change, want 2", got.Generation)
+	}
+	if ttl := decodeRegistration(t, e.registration(t, got)).AccessTokenTTL; ttl != "15m0s" {
+		t.Errorf("got registration accessTokenTTL %q, want 15m0s", ttl)
+	}
+}
+
+// checkSpecManagers checks that only the argocd field manager owns spec
+// fields of oc, and that the controller's field manager owns the
+// finalizers.
+func checkSpecManagers(t *testing.T, oc *v1alpha1.OAuthClient) {
+	t.Helper()
+	ownsFinalizers := false
+	for _, entry := range oc.ManagedFields {
+		var fields map[string]any
+		if entry.FieldsV1 == nil {
+			continue
+		}
+		if err := json.Unmarshal(entry.FieldsV1.Raw, &fields); err != nil {
+			t.Fatalf("decode managed fields of %s: %v", entry.Manager, err)
+		}
+		if _, ok := fields["f:spec"]; ok && entry.Manager != "argocd" {
+			t.Errorf("field manager %s (%s) owns spec fields, want only argocd", entry.Manager, entry.Operation)
+		}
+		metadata, _ := fields["f:metadata"].(map[string]any)
+		if _, ok := metadata["f:finalizers"]; ok && entry.Manager == FieldManager {
+			ownsFinalizers = true
+		}
+	}
+	if !ownsFinalizers {
+		t.Errorf("got no managed fields entry of %s for the finalizers, want one", FieldManager)
 	}
 }

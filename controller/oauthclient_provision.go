@@ -70,17 +70,28 @@ func RegistrationSecretName(namespace, name string) string {
 	return "oauthclient-" + hex.EncodeToString(sum[:16])
 }
 
-// provision writes the credentials and registration Secrets of oc and
-// rotates its client secret when a rotation is due. It returns what it
+// clientSecrets are the Secrets of one OAuthClient that a reconcile reads
+// before it writes. Each is nil when it does not exist.
+type clientSecrets struct {
+	credentials  *corev1.Secret
+	registration *corev1.Secret
+	escrow       *corev1.Secret
+}
+
+// provision writes the escrow, registration and credentials Secrets of oc
+// and rotates its client secret when a rotation is due. It returns what it
 // decided about rotation, and a *provisionError for a failure with its own
 // condition reason.
 //
-// The registration is written before the credentials, so the issuer
+// The writes go in an order that never loses a secret that a workload may
+// hold. The escrow takes a new secret first, so a failure after it leaves
+// the controller a copy. The registration comes next, so the issuer
 // accepts a new secret before any workload can read it, and keeps
-// accepting the previous one until the overlap ends.
+// accepting the previous one until the overlap ends. The credentials
+// Secret comes last.
 func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAuthClient) (rotationState, error) {
 	now := r.now()
-	current, reg, err := r.readSecrets(ctx, oc, now)
+	found, err := r.readSecrets(ctx, oc, now)
 	if err != nil {
 		return rotationState{}, err
 	}
@@ -88,7 +99,8 @@ func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAut
 	if err != nil {
 		return rotationState{}, err
 	}
-	secret, state := r.secretAndRotation(ctx, oc, current, previous, reg, now)
+	choice := r.clientSecret(ctx, oc, found, previous)
+	secret, state := r.secretAndRotation(ctx, oc, found, choice, now)
 	model := clientModel(oc)
 	if !oc.Spec.Public {
 		model.SecretHashes = secretHashes(secret, state.retiring)
@@ -98,57 +110,95 @@ func (r *OAuthClientReconciler) provision(ctx context.Context, oc *v1alpha1.OAut
 			message: "the issuer rejects this client as invalid; change the field of the spec that the error names, or use a shorter resource name for a too long client ID"}
 	}
 
-	if err := r.applyRegistration(ctx, oc, model, reg, state); err != nil {
+	if err := r.writeSecrets(ctx, oc, found, model, secret, credentialsAnnotations(oc, choice, state), state); err != nil {
 		return rotationState{}, err
 	}
-	annotations := credentialsAnnotations(oc, current, state)
-	if err := r.applyCredentials(ctx, oc, current, secret, annotations); err != nil {
-		return rotationState{}, err
+	schedule(oc, choice.from, &state)
+	return state, r.deletePrevious(ctx, oc, previous)
+}
+
+// writeSecrets writes the escrow, registration and credentials Secrets of
+// oc in that order, each only when it differs from the copy in found.
+func (r *OAuthClientReconciler) writeSecrets(ctx context.Context, oc *v1alpha1.OAuthClient, found clientSecrets, model clients.Client, secret string, annotations map[string]string, state rotationState) error {
+	if err := r.applyEscrow(ctx, oc, found.escrow, secret, state.retiring, annotations); err != nil {
+		return err
+	}
+	if err := r.applyRegistration(ctx, oc, model, found.registration, state); err != nil {
+		return err
+	}
+	if err := r.applyCredentials(ctx, oc, found.credentials, secret, annotations); err != nil {
+		return err
 	}
 	if state.rotated {
 		r.Recorder.Eventf(oc, nil, corev1.EventTypeNormal, "Rotated", "Rotate",
 			"credentials Secret %s holds the new client secret", oc.CredentialsSecretName())
 	}
-	schedule(oc, current, &state)
-	return state, r.deletePrevious(ctx, oc, previous)
+	return nil
 }
 
-// readSecrets returns the credentials and registration Secrets of oc. When
-// the cached copies show that a rotation is due, it reads both again past
-// the cache, because a cache that lags behind the last rotation would
-// otherwise start a second one and drop a secret that workloads use.
-func (r *OAuthClientReconciler) readSecrets(ctx context.Context, oc *v1alpha1.OAuthClient, now time.Time) (*corev1.Secret, *corev1.Secret, error) {
-	current, err := r.currentCredentials(ctx, oc, r.Client)
-	if err != nil {
-		return nil, nil, err
+// readSecrets returns the credentials, registration and escrow Secrets of
+// oc. It reads them through the cache, and again past the cache unless the
+// cached copies agree with each other and no rotation is due. A cache that
+// lags behind the last write could otherwise make the controller restore
+// an older secret, generate a new one, or start a second rotation that
+// drops a secret that workloads use.
+func (r *OAuthClientReconciler) readSecrets(ctx context.Context, oc *v1alpha1.OAuthClient, now time.Time) (clientSecrets, error) {
+	cached, err := r.getSecrets(ctx, oc, r.Client)
+	if err != nil || cached.settled(oc, now) {
+		return cached, err
 	}
-	if !rotationDue(oc, current, now) {
-		reg, err := r.currentRegistration(ctx, oc, r.Client)
-		return current, reg, err
+	return r.getSecrets(ctx, oc, r.APIReader)
+}
+
+func (r *OAuthClientReconciler) getSecrets(ctx context.Context, oc *v1alpha1.OAuthClient, reader client.Reader) (clientSecrets, error) {
+	var found clientSecrets
+	var err error
+	if found.credentials, err = r.currentCredentials(ctx, oc, reader); err != nil {
+		return clientSecrets{}, err
 	}
-	current, err = r.currentCredentials(ctx, oc, r.APIReader)
-	if err != nil {
-		return nil, nil, err
+	if found.registration, err = r.currentRegistration(ctx, oc, reader); err != nil {
+		return clientSecrets{}, err
 	}
-	reg, err := r.currentRegistration(ctx, oc, r.APIReader)
-	return current, reg, err
+	if found.escrow, err = r.currentEscrow(ctx, oc, reader); err != nil {
+		return clientSecrets{}, err
+	}
+	return found, nil
+}
+
+// settled reports whether the Secrets in s need no decision about the
+// client secret at now. For a public client, the credentials Secret must
+// exist. For a confidential one, it must contain a secret that the
+// registration lists and the escrow contains as its newest, and no
+// rotation may be due.
+func (s clientSecrets) settled(oc *v1alpha1.OAuthClient, now time.Time) bool {
+	if s.credentials == nil {
+		return false
+	}
+	if oc.Spec.Public {
+		return true
+	}
+	secret := s.credentials.Data[KeyClientSecret]
+	if !validSecret(secret) || s.escrow == nil || string(s.escrow.Data[KeyClientSecret]) != string(secret) {
+		return false
+	}
+	return registeredHashes(s.registration)[clients.HashSecret(string(secret))] && !rotationDue(oc, s.credentials, now)
 }
 
 // secretAndRotation returns the client secret to write and the rotation
-// state: a new secret when a rotation is due, else the secret to keep.
-func (r *OAuthClientReconciler) secretAndRotation(ctx context.Context, oc *v1alpha1.OAuthClient, current, previous, reg *corev1.Secret, now time.Time) (string, rotationState) {
-	secret := r.clientSecret(ctx, oc, current, previous)
-	if secret != "" && current != nil && secret == string(current.Data[KeyClientSecret]) && rotationDue(oc, current, now) {
-		return r.rotate(ctx, oc, secret, now)
+// state: a new secret when a rotation is due, else the chosen secret.
+func (r *OAuthClientReconciler) secretAndRotation(ctx context.Context, oc *v1alpha1.OAuthClient, found clientSecrets, choice secretChoice, now time.Time) (string, rotationState) {
+	current := found.credentials
+	if choice.value != "" && current != nil && choice.value == string(current.Data[KeyClientSecret]) && rotationDue(oc, current, now) {
+		return r.rotate(ctx, oc, choice.value, now)
 	}
 	state := rotationState{}
-	if at, ok := rotatedAt(current); ok {
+	if at, ok := rotatedAt(choice.from); ok {
 		state.rotatedAt = at
 	}
-	if secret != "" {
-		state.retiring = retiringFrom(reg, clients.HashSecret(secret), now)
+	if choice.value != "" {
+		state.retiring = retiringFrom(found.registration, found.escrow, clients.HashSecret(choice.value), now)
 	}
-	return secret, state
+	return choice.value, state
 }
 
 // previousCredentials returns the credentials Secret that oc controlled
@@ -194,11 +244,6 @@ func (r *OAuthClientReconciler) currentCredentials(ctx context.Context, oc *v1al
 	current := &corev1.Secret{}
 	err := reader.Get(ctx, key, current)
 	if apierrors.IsNotFound(err) {
-		// The cache may lag behind a Secret written a moment ago. Ask the
-		// API server before a new client secret replaces the one inside.
-		err = r.APIReader.Get(ctx, key, current)
-	}
-	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
@@ -228,24 +273,82 @@ func provisioningFailed(action string, err error) error {
 		message: "failed to " + action + "; the controller retries"}
 }
 
-// clientSecret returns the client secret to keep: the one in the current
-// credentials Secret, or else in the previous one after a rename, when it
-// has the form that the controller generates. Otherwise it returns a new
-// secret. The plain secret exists only in the credentials Secret. So when
-// that Secret is deleted, or its secret is replaced by a value of another
-// form, the old secret is lost, and a new one goes into both Secrets. It
-// returns "" for a public client.
-func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, current, previous *corev1.Secret) string {
+// secretChoice is the client secret that the credentials Secret must hold.
+type secretChoice struct {
+	// value is the secret, or "" for a public client.
+	value string
+	// from is the Secret that holds value, whose rotation annotations the
+	// credentials Secret keeps, or nil.
+	from *corev1.Secret
+	// generated is true for a new secret, which settles a pending
+	// AnnotationRotate request.
+	generated bool
+}
+
+// clientSecret returns the client secret to keep, looking in this order:
+//
+//  1. the current credentials Secret, then the previous one after a
+//     rename, when it holds a secret that the registration lists;
+//  2. the escrow Secret's newest, then its previous secret, when the
+//     registration lists it;
+//  3. the escrow Secret's newest secret, when the registration is gone;
+//  4. the current or previous credentials Secret, when it holds a secret of
+//     the generated form and the escrow has none, as after Gatehouse's
+//     namespace was recreated.
+//
+// So a deleted credentials Secret, or a client_secret edited to a value
+// that the issuer does not accept, gets the escrowed secret back. A value
+// that the registration lists stays, so a failure between the writes of a
+// rotation keeps the secret that workloads hold. Only when all these
+// sources are gone does it generate a new secret. For a public client it
+// returns no secret.
+func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, found clientSecrets, previous *corev1.Secret) secretChoice {
 	if oc.Spec.Public {
-		return ""
+		return secretChoice{from: found.credentials}
 	}
-	for _, s := range []*corev1.Secret{current, previous} {
-		if s != nil && validSecret(s.Data[KeyClientSecret]) {
-			return string(s.Data[KeyClientSecret])
+	registered := registeredHashes(found.registration)
+	isRegistered := func(secret []byte) bool { return registered[clients.HashSecret(string(secret))] }
+	candidates := []struct {
+		from   *corev1.Secret
+		key    string
+		usable func([]byte) bool
+	}{
+		{found.credentials, KeyClientSecret, isRegistered},
+		{previous, KeyClientSecret, isRegistered},
+		{found.escrow, KeyClientSecret, isRegistered},
+		{found.escrow, EscrowKeyPrevious, isRegistered},
+		{found.escrow, KeyClientSecret, anySecret},
+		{found.credentials, KeyClientSecret, anySecret},
+		{previous, KeyClientSecret, anySecret},
+	}
+	for _, c := range candidates {
+		if c.from == nil || !validSecret(c.from.Data[c.key]) || !c.usable(c.from.Data[c.key]) {
+			continue
 		}
+		choice := secretChoice{value: string(c.from.Data[c.key]), from: c.from}
+		if c.key == EscrowKeyPrevious {
+			// The newest secret never reached the issuer, so its rotation
+			// annotations do not describe this secret.
+			choice.from = nil
+		}
+		r.logRestore(ctx, oc, found, c.from)
+		return choice
 	}
 	log.FromContext(ctx).Info("client secret generated", "clientID", ClientID(oc.Namespace, oc.Name))
-	return newSecret()
+	return secretChoice{value: newSecret(), generated: true}
+}
+
+func anySecret([]byte) bool { return true }
+
+// logRestore logs a client secret taken from the escrow for a credentials
+// Secret that was deleted or edited. It logs the names, never the secret.
+func (r *OAuthClientReconciler) logRestore(ctx context.Context, oc *v1alpha1.OAuthClient, found clientSecrets, from *corev1.Secret) {
+	if from == nil || from != found.escrow {
+		return
+	}
+	log.FromContext(ctx).Info("client secret restored from the escrow",
+		"clientID", ClientID(oc.Namespace, oc.Name), "escrowSecret", from.Name,
+		"credentialsSecret", oc.CredentialsSecretName(), "credentialsSecretFound", found.credentials != nil)
 }
 
 // validSecret reports whether s is the unpadded base64url encoding of
@@ -276,12 +379,13 @@ func (r *OAuthClientReconciler) credentialsData(oc *v1alpha1.OAuthClient, secret
 }
 
 // credentialsAnnotations returns the rotation annotations that the
-// credentials Secret of oc must carry: the values of this rotation, or
-// else the ones that current carries. A secret generated because none
-// existed also settles a pending AnnotationRotate request.
-func credentialsAnnotations(oc *v1alpha1.OAuthClient, current *corev1.Secret, state rotationState) map[string]string {
+// credentials Secret of oc must carry: the values of this rotation, or else
+// the ones that the Secret holding the chosen secret carries. A new secret
+// that was generated because none existed settles a pending
+// AnnotationRotate request.
+func credentialsAnnotations(oc *v1alpha1.OAuthClient, choice secretChoice, state rotationState) map[string]string {
 	annotations := map[string]string{}
-	if state.rotated || current == nil {
+	if state.rotated || choice.generated {
 		if requested := oc.Annotations[AnnotationRotate]; requested != "" {
 			annotations[AnnotationRotateHandled] = requested
 		}
@@ -290,11 +394,11 @@ func credentialsAnnotations(oc *v1alpha1.OAuthClient, current *corev1.Secret, st
 		annotations[AnnotationRotatedAt] = state.rotatedAt.UTC().Format(time.RFC3339)
 		return annotations
 	}
-	if current == nil {
+	if choice.from == nil {
 		return annotations
 	}
 	for _, key := range []string{AnnotationRotateHandled, AnnotationRotatedAt} {
-		if value, ok := current.Annotations[key]; ok {
+		if value, ok := choice.from.Annotations[key]; ok {
 			annotations[key] = value
 		}
 	}

@@ -30,7 +30,9 @@ const (
 	// previous client secret, which stays valid until AnnotationRetireAt.
 	AnnotationRetiringHash = "gatehouse.dev/retiring-secret-hash"
 	// AnnotationRetireAt on the registration Secret is the RFC 3339 time at
-	// which the controller drops AnnotationRetiringHash.
+	// which the controller drops AnnotationRetiringHash. On the escrow
+	// Secret, it is the time at which the controller drops the previous
+	// secret.
 	AnnotationRetireAt = "gatehouse.dev/retire-at"
 )
 
@@ -46,6 +48,9 @@ const DefaultRotationOverlap = time.Hour
 type retiring struct {
 	hash string
 	at   time.Time
+	// secret is the previous secret itself when the controller still has
+	// it, for the escrow Secret, or "".
+	secret string
 }
 
 // now returns the reconciler's current time.
@@ -120,10 +125,27 @@ func rotationOverlap(oc *v1alpha1.OAuthClient) time.Duration {
 	return oc.Spec.SecretRotation.Overlap.Duration
 }
 
-// retiringFrom returns the previous secret hash that the registration
-// Secret reg keeps valid, or nil when there is none, it has expired at now,
-// or it equals the current hash.
-func retiringFrom(reg *corev1.Secret, currentHash string, now time.Time) *retiring {
+// retiringFrom returns the previous secret that stays valid next to the
+// one with currentHash. It takes the one that the registration Secret reg
+// names, or else the one in the escrow Secret, so that a registration lost
+// during an overlap gets its retiring hash back. It returns nil when there
+// is none, it has expired at now, or it equals the current secret.
+func retiringFrom(reg, escrow *corev1.Secret, currentHash string, now time.Time) *retiring {
+	fromEscrow := escrowRetiring(escrow, currentHash, now)
+	old := registeredRetiring(reg, currentHash, now)
+	if old == nil {
+		return fromEscrow
+	}
+	if fromEscrow != nil && fromEscrow.hash == old.hash {
+		old.secret = fromEscrow.secret
+	}
+	return old
+}
+
+// registeredRetiring returns the previous secret hash that the
+// registration Secret reg keeps valid, or nil when there is none, it has
+// expired at now, or it equals the current hash.
+func registeredRetiring(reg *corev1.Secret, currentHash string, now time.Time) *retiring {
 	if reg == nil {
 		return nil
 	}
@@ -149,7 +171,7 @@ func secretHashes(secret string, old *retiring) []string {
 // keeps the previous secret valid for the overlap.
 func (r *OAuthClientReconciler) rotate(ctx context.Context, oc *v1alpha1.OAuthClient, previous string, now time.Time) (string, rotationState) {
 	log.FromContext(ctx).Info("client secret rotated", "clientID", ClientID(oc.Namespace, oc.Name))
-	old := &retiring{hash: clients.HashSecret(previous), at: now.Add(rotationOverlap(oc)).Truncate(time.Second)}
+	old := &retiring{hash: clients.HashSecret(previous), at: now.Add(rotationOverlap(oc)).Truncate(time.Second), secret: previous}
 	return newSecret(), rotationState{rotated: true, rotatedAt: now.Truncate(time.Second), retiring: old}
 }
 

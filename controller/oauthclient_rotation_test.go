@@ -107,7 +107,7 @@ func (e *testEnv) testNoEarlyRotation(t *testing.T) {
 	if result.RequeueAfter <= 0 || result.RequeueAfter > time.Hour {
 		t.Errorf("got RequeueAfter %s, want more than 0 and at most the 1h left of the interval", result.RequeueAfter)
 	}
-	e.testSteadyState(t, got, creds, reg)
+	e.testSteadyState(t, got, creds, reg, e.escrow(t, oc))
 	if now := string(e.getSecret(t, "early", "orders-oauth").Data[KeyClientSecret]); now != secret {
 		t.Errorf("client secret changed before the rotation interval passed")
 	}
@@ -145,7 +145,7 @@ func (e *testEnv) testRotationByInterval(t *testing.T) {
 	}
 	e.waitEvent(t, got, corev1.EventTypeNormal, v1alpha1.ReasonRotating)
 	e.waitEvent(t, got, corev1.EventTypeNormal, "Rotated")
-	e.testSteadyState(t, got, creds, e.registration(t, oc))
+	e.testSteadyState(t, got, creds, e.registration(t, oc), e.escrow(t, oc))
 
 	e.clock.Advance(31 * time.Minute)
 	e.annotate(t, oc, "test.gatehouse.dev/poke", "retire")
@@ -185,7 +185,7 @@ func (e *testEnv) testRotationByAnnotation(t *testing.T) {
 	if diff := cmp.Diff([]string{clients.HashSecret(fresh), clients.HashSecret(old)}, rc.SecretHashes); diff != "" {
 		t.Errorf("secret hashes mismatch (-want +got):\n%s", diff)
 	}
-	e.testSteadyState(t, got, creds, e.registration(t, oc))
+	e.testSteadyState(t, got, creds, e.registration(t, oc), e.escrow(t, oc))
 
 	e.clock.Advance(DefaultRotationOverlap + time.Minute)
 	e.annotate(t, oc, "test.gatehouse.dev/poke", "retire")

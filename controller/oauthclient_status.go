@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
 )
@@ -33,7 +34,7 @@ func (r *OAuthClientReconciler) updateStatus(ctx context.Context, oc *v1alpha1.O
 	if equality.Semantic.DeepEqual(before, &oc.Status) {
 		return nil
 	}
-	if err := r.Client.Status().Update(ctx, oc); err != nil {
+	if err := r.Client.Status().Update(ctx, oc, client.FieldOwner(FieldManager)); err != nil {
 		return fmt.Errorf("update status: %w", err)
 	}
 	return nil

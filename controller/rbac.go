@@ -6,8 +6,9 @@ package controller
 // leader election Lease, so that the controller cannot touch other Leases.
 //
 // The controller reads OAuthClients and writes their status and
-// finalizers, writes the credentials, registration and signing-key Secrets,
-// records Events on failures, and holds a Lease for leader election.
+// finalizers, writes the credentials, registration, escrow and signing-key
+// Secrets, records Events on failures, and holds a Lease for leader
+// election.
 //
 // config/rbac is for installs without Helm. The chart in charts/gatehouse
 // renders the same rules with the Lease Role in its release namespace, and
