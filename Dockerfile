@@ -8,8 +8,11 @@
 
 # The builder runs on the build machine's platform and cross-compiles for
 # the target, so multi-platform builds need no emulation. Keep the tag in
-# step with the go line of go.mod.
-FROM --platform=$BUILDPLATFORM golang:1.26.8 AS build
+# step with the go line of go.mod (test/examples checks it). Both images are
+# pinned by digest; refresh a digest with `crane digest IMAGE:TAG`.
+# NOTE: no registry is reachable from the build machines, so both digests
+# come from public Dockerfiles that build with them (2026), not from a pull.
+FROM --platform=$BUILDPLATFORM golang:1.26.8@sha256:3c3e25a4da13fd0478eed2df1eb35a0e667094a7124d3993a6a1d30f71c17e79 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
@@ -21,9 +24,7 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/ ./cmd/gatehouse ./cmd/gatehouse-controller
 
-# TODO: pin this image by digest as well as by tag; no registry was
-# reachable to read the digest when this file was written.
-FROM gcr.io/distroless/static-debian12:nonroot
+FROM gcr.io/distroless/static-debian12:nonroot@sha256:afa5c872c891853ca7fcf1f12c3edb23f7eeef36189728842dd51042ff57f7ab
 COPY --from=build /out/gatehouse /out/gatehouse-controller /
 USER 65532:65532
 ENTRYPOINT ["/gatehouse"]

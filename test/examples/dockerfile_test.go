@@ -41,9 +41,9 @@ func dockerfileLines(t *testing.T) []string {
 	return lines
 }
 
-// TestDockerfileDefaults checks what the image promises: a builder on the
-// Go release of go.mod, a static build of both binaries, a distroless
-// final stage and a non-root user.
+// TestDockerfileDefaults checks what the image promises: base images pinned
+// by digest, a builder on the Go release of go.mod, a static build of both
+// binaries, a distroless final stage and a non-root user.
 func TestDockerfileDefaults(t *testing.T) {
 	lines := dockerfileLines(t)
 	goMod, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
@@ -64,12 +64,17 @@ func TestDockerfileDefaults(t *testing.T) {
 	if len(froms) != 2 {
 		t.Fatalf("got %d FROM lines, want a builder and a final stage: %q", len(froms), froms)
 	}
-	if want := "golang:" + string(goVersion[1]) + " "; !strings.Contains(froms[0]+" ", want) {
-		t.Errorf("builder %q: want the image %s of go.mod's go line", froms[0], strings.TrimSpace(want))
+	if want := "golang:" + string(goVersion[1]) + "@sha256:"; !strings.Contains(froms[0], want) {
+		t.Errorf("builder %q: want the image golang:%s of go.mod's go line, pinned by digest", froms[0], goVersion[1])
 	}
-	nonroot := strings.HasSuffix(froms[1], ":nonroot") || strings.Contains(froms[1], ":nonroot@sha256:")
-	if !strings.Contains(froms[1], "gcr.io/distroless/static") || !nonroot {
-		t.Errorf("final stage %q: want distroless static, nonroot", froms[1])
+	if !strings.Contains(froms[1], "gcr.io/distroless/static") || !strings.Contains(froms[1], ":nonroot@sha256:") {
+		t.Errorf("final stage %q: want distroless static, nonroot, pinned by digest", froms[1])
+	}
+	digest := regexp.MustCompile(`@sha256:[0-9a-f]{64}( |$)`)
+	for _, from := range froms {
+		if !digest.MatchString(from) {
+			t.Errorf("%q: want a full sha256 digest", from)
+		}
 	}
 
 	build := findLine(t, lines, "go build")
