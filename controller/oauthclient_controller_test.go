@@ -197,17 +197,7 @@ func (e *testEnv) create(t *testing.T, oc *v1alpha1.OAuthClient) {
 // last error after waitTimeout.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, waitTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testproc.Eventually(t, what, waitTimeout, check)
 }
 
 // waitReady waits for the Ready condition of oc to have status and reason

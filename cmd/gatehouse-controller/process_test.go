@@ -334,17 +334,7 @@ func newOAuthClient(namespace, name string) *v1alpha1.OAuthClient {
 // last error after waitTimeout.
 func eventually(t *testing.T, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %s: %v", what, waitTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testproc.Eventually(t, what, waitTimeout, check)
 }
 
 // process is a running controller.

@@ -149,3 +149,20 @@ func (b *Buffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Eventually calls check every 50 ms until it returns nil, and returns how
+// long that took. It fails the test with the last error after timeout.
+func Eventually(tb testing.TB, what string, timeout time.Duration, check func() error) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for {
+		err := check()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			tb.Fatalf("%s: still failing after %s: %v", what, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/gatehouse-dev/gatehouse/controller/api/v1alpha1"
+	"github.com/gatehouse-dev/gatehouse/internal/testproc"
 )
 
 // newServiceClient returns an OAuthClient for a service that gets tokens
@@ -40,16 +41,7 @@ func newServiceClient(namespace, name string) *v1alpha1.OAuthClient {
 // returns how long that took.
 func poll(tb testing.TB, what string, timeout time.Duration, check func() error) time.Duration {
 	tb.Helper()
-	start := time.Now()
-	var err error
-	for time.Since(start) < timeout {
-		if err = check(); err == nil {
-			return time.Since(start)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	tb.Fatalf("%s: not done after %s: %v", what, timeout, err)
-	return 0
+	return testproc.Eventually(tb, what, timeout, check)
 }
 
 // waitReady waits until the OAuthClient key is Ready=True for its current
