@@ -52,7 +52,7 @@ func FreePort(tb testing.TB) string {
 	return l.Addr().String()
 }
 
-// WaitReady polls url until it answers 200 or timeout passes.
+// WaitReady polls url until it returns 200 or timeout passes.
 func WaitReady(tb testing.TB, url string, timeout time.Duration) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(tb.Context(), timeout)
@@ -94,8 +94,8 @@ type Process struct {
 	exitErr  error
 }
 
-// Start runs bin with args, collecting standard output and error, and stops
-// the process when the test ends; the output is logged when the test has
+// Start runs bin with args and collects its standard output and error. It
+// stops the process when the test ends, and logs the output if the test
 // failed.
 func Start(tb testing.TB, name, bin string, args ...string) *Process {
 	tb.Helper()

@@ -23,7 +23,7 @@ const benchClients = 1000
 // BenchmarkApplyOAuthClients applies benchClients OAuthClients at once to
 // the test API server, with the controller and the issuer running as
 // processes, and reports the seconds until every resource is Ready and
-// until the issuer knows every client. Run it once per figure:
+// until the issuer has loaded every client. Run it once per figure:
 //
 //	go test ./test/kube -run '^$' -bench ApplyOAuthClients -benchtime 1x
 func BenchmarkApplyOAuthClients(b *testing.B) {

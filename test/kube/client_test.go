@@ -94,7 +94,7 @@ func token(ctx context.Context, conf clientcredentials.Config) (string, error) {
 	return tok.AccessToken, nil
 }
 
-// check asks ext_authz over gRPC about a request with token, shaped as
+// check sends ext_authz a gRPC Check for a request with token, shaped as
 // Envoy sends it, and returns the decision and the subject header.
 func check(ctx context.Context, c authv3.AuthorizationClient, token string) (code.Code, string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)

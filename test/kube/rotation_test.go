@@ -58,12 +58,12 @@ func (r *loadResult) record(kid string, failure error) {
 
 // TestSigningKeyRotationUnderLoad has the controller rotate the signing key
 // every few seconds while workers get new tokens and have ext_authz check
-// them; no token request and no check may fail, and the tokens must come
+// them. No token request and no check may fail, and the tokens must come
 // from several keys.
 func TestSigningKeyRotationUnderLoad(t *testing.T) {
 	c := startCluster(t)
 	// The next key is published for 2 s before it signs; ext_authz fetches
-	// the key set every second, so it knows each key before its first token.
+	// the key set every second, so it has each key before its first token.
 	// Each token is checked at once, so a retired key need not outlive the
 	// tokens' lifetime here; the controller allows at most 64 keys.
 	keys := keyPolicy{period: 3 * time.Second, publishLead: 2 * time.Second, retireAfter: 30 * time.Second}
