@@ -77,6 +77,7 @@ func startCluster(tb testing.TB) *cluster {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		tb.Fatal(err)
 	}
+
 	env := &envtest.Environment{
 		BinaryAssetsDirectory: assets,
 		CRDDirectoryPaths:     []string{filepath.Join(testproc.RepoRoot(), "config", "crd", "bases")},
@@ -92,6 +93,7 @@ func startCluster(tb testing.TB) *cluster {
 			tb.Errorf("stop envtest: %v", err)
 		}
 	})
+
 	admin, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		tb.Fatalf("create client: %v", err)
