@@ -172,7 +172,8 @@ func (e *testEnv) testEscrowRestored(t *testing.T) {
 }
 
 // testDeleteDuringOverlap deletes the credentials and then the
-// registration Secret while both the previous and the new secret work.
+// registration Secret, and sets the previous secret back into the
+// credentials Secret, while both the previous and the new secret work.
 func (e *testEnv) testDeleteDuringOverlap(t *testing.T) {
 	since := logOffset()
 	oc := newOAuthClient("overlap", "orders")
@@ -203,6 +204,15 @@ func (e *testEnv) testDeleteDuringOverlap(t *testing.T) {
 		t.Errorf("got %s annotation %q on the restored registration, want the previous secret's hash",
 			AnnotationRetiringHash, reg.Annotations[AnnotationRetiringHash])
 	}
+	e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonRotating)
+
+	// An edit back to the previous secret must not cancel the rotation:
+	// an app may already hold the new one.
+	e.editSecret(t, "overlap", "orders-oauth", func(s *corev1.Secret) {
+		s.Data[KeyClientSecret] = []byte(old)
+	})
+	e.waitClientSecret(t, oc, fresh, old)
+	e.waitHashes(t, oc, bothHashes)
 	e.waitReady(t, key, metav1.ConditionTrue, v1alpha1.ReasonRotating)
 	if n := logCount(t, since, "client secret generated", "overlap.orders"); n != 1 {
 		t.Errorf("got %d log lines of a generated client secret, want 1 (at creation)", n)

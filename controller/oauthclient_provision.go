@@ -287,19 +287,20 @@ type secretChoice struct {
 
 // clientSecret returns the client secret to keep, looking in this order:
 //
-//  1. the current credentials Secret, then the previous one after a
-//     rename, when it holds a secret that the registration lists;
-//  2. the escrow Secret's newest, then its previous secret, when the
-//     registration lists it;
+//  1. the escrow Secret's newest secret, when the registration lists it;
+//  2. the current credentials Secret, then the previous one after a
+//     rename, then the escrow's previous secret, when the registration
+//     lists it;
 //  3. the escrow Secret's newest secret, when the registration is gone;
 //  4. the current or previous credentials Secret, when it holds a secret of
 //     the generated form and the escrow has none, as after Gatehouse's
 //     namespace was recreated.
 //
-// So a deleted credentials Secret, or a client_secret edited to a value
-// that the issuer does not accept, gets the escrowed secret back. A value
-// that the registration lists stays, so a failure between the writes of a
-// rotation keeps the secret that workloads hold. Only when all these
+// So a deleted credentials Secret, or a client_secret edited to any other
+// value, even the previous secret during a rotation overlap, gets the
+// newest escrowed secret back: an app that has read the new secret keeps
+// working. A rotation that failed after the escrow write but before the
+// registration write keeps the registered secret that workloads hold. Only when all these
 // sources are gone does it generate a new secret. For a public client it
 // returns no secret.
 func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.OAuthClient, found clientSecrets, previous *corev1.Secret) secretChoice {
@@ -313,9 +314,9 @@ func (r *OAuthClientReconciler) clientSecret(ctx context.Context, oc *v1alpha1.O
 		key    string
 		usable func([]byte) bool
 	}{
+		{found.escrow, KeyClientSecret, isRegistered},
 		{found.credentials, KeyClientSecret, isRegistered},
 		{previous, KeyClientSecret, isRegistered},
-		{found.escrow, KeyClientSecret, isRegistered},
 		{found.escrow, EscrowKeyPrevious, isRegistered},
 		{found.escrow, KeyClientSecret, anySecret},
 		{found.credentials, KeyClientSecret, anySecret},
