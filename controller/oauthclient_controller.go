@@ -153,6 +153,12 @@ func (r *OAuthClientReconciler) watches(namespace string) bool {
 // of secret rotation. A write that conflicts with a newer version of the
 // resource is retried soon and not reported as a failure.
 func (r *OAuthClientReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if !r.watches(req.Namespace) {
+		// A credentials Secret in Gatehouse's own namespace, which the
+		// cache holds, maps to an owner that the cache does not.
+		log.FromContext(ctx).V(1).Info("oauthclient outside the watched namespaces, skipped")
+		return ctrl.Result{}, nil
+	}
 	result, err := r.reconcile(ctx, req)
 	if apierrors.IsConflict(err) {
 		log.FromContext(ctx).V(1).Info("oauthclient changed since it was read, reconciling again", "error", err.Error())
