@@ -45,7 +45,7 @@ func (p Policy) Validate() error {
 	// RetireAfter/RotationPeriod + 1 retiring keys are published at once,
 	// next to the active and the next key.
 	if p.RetireAfter/p.RotationPeriod+3 > MaxKeys {
-		return fmt.Errorf("%w: retire-after %s is more than %d rotation periods of %s, so the key set could exceed %d keys",
+		return fmt.Errorf("%w: retire-after %s is more than %d rotation periods of %s, so the key set could exceed %d keys: lengthen the rotation period or shorten retire-after",
 			ErrInvalidPolicy, p.RetireAfter, MaxKeys-3, p.RotationPeriod, MaxKeys)
 	}
 	return nil
