@@ -104,7 +104,7 @@ type OAuthClientSpec struct {
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('24h')",message="accessTokenTTL must be more than 0s and at most 24h: set a shorter lifetime, such as 10m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('24h')",message="accessTokenTTL must be from 1m to 24h, such as 10m"
 	AccessTokenTTL *metav1.Duration `json:"accessTokenTTL,omitempty"`
 
 	// RefreshTokenTTL is the absolute lifetime of a login's refresh tokens,
@@ -114,7 +114,7 @@ type OAuthClientSpec struct {
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('720h')",message="refreshTokenTTL must be more than 0s and at most 720h: set a shorter lifetime, such as 24h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('720h')",message="refreshTokenTTL must be from 1m to 720h, such as 24h"
 	RefreshTokenTTL *metav1.Duration `json:"refreshTokenTTL,omitempty"`
 
 	// RefreshTokenIdleTTL ends a login whose refresh token goes unused for
@@ -124,7 +124,7 @@ type OAuthClientSpec struct {
 	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
-	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('720h')",message="refreshTokenIdleTTL must be more than 0s and at most 720h: set a shorter lifetime, such as 8h"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m') && duration(self) <= duration('720h')",message="refreshTokenIdleTTL must be from 1m to 720h, such as 8h"
 	RefreshTokenIdleTTL *metav1.Duration `json:"refreshTokenIdleTTL,omitempty"`
 
 	// SecretName is the name of the credentials Secret that the controller

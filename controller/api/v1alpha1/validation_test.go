@@ -20,9 +20,9 @@ const (
 	msgRefreshNeedsPassword    = "refresh_token requires password in grantTypes because the issuer hands out refresh tokens only with the password grant: add password to grantTypes, or remove refresh_token"
 	msgPublicRotation          = "a public client has no secret to rotate: remove secretRotation, or set public to false"
 	msgIdleAboveAbsolute       = "refreshTokenIdleTTL must not exceed refreshTokenTTL: shorten refreshTokenIdleTTL, or lengthen refreshTokenTTL"
-	msgAccessTTL               = "accessTokenTTL must be more than 0s and at most 24h: set a shorter lifetime, such as 10m"
-	msgRefreshTTL              = "refreshTokenTTL must be more than 0s and at most 720h: set a shorter lifetime, such as 24h"
-	msgIdleTTL                 = "refreshTokenIdleTTL must be more than 0s and at most 720h: set a shorter lifetime, such as 8h"
+	msgAccessTTL               = "accessTokenTTL must be from 1m to 24h, such as 10m"
+	msgRefreshTTL              = "refreshTokenTTL must be from 1m to 720h, such as 24h"
+	msgIdleTTL                 = "refreshTokenIdleTTL must be from 1m to 720h, such as 8h"
 	msgOverlapBelowInterval    = "secretRotation.overlap must be shorter than secretRotation.interval, so that at most two secrets are valid at once: shorten overlap, or lengthen interval"
 	msgIntervalMinimum         = "secretRotation.interval must be at least 1h: lengthen it, such as to 720h"
 	msgOverlapPositive         = "secretRotation.overlap must be more than 0s, or workloads would fail until they reread the new secret: set it, such as to 24h"
@@ -191,6 +191,13 @@ func rejectedRuleCases(conf, pub v1alpha1.OAuthClientSpec) []validationCase {
 		{name: "access TTL zero", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
 			s.AccessTokenTTL = duration(0)
 		}), wantErr: []string{"spec.accessTokenTTL", msgAccessTTL}},
+		{name: "access TTL 1ns", spec: with(conf, func(s *v1alpha1.OAuthClientSpec) {
+			s.AccessTokenTTL = duration(time.Nanosecond)
+		}), wantErr: []string{"spec.accessTokenTTL", msgAccessTTL}},
+		{name: "refresh TTL 59s", spec: with(pub, func(s *v1alpha1.OAuthClientSpec) {
+			s.RefreshTokenTTL = duration(59 * time.Second)
+			s.RefreshTokenIdleTTL = nil
+		}), wantErr: []string{"spec.refreshTokenTTL", msgRefreshTTL}},
 		{name: "refresh TTL past maximum", spec: with(pub, func(s *v1alpha1.OAuthClientSpec) {
 			s.RefreshTokenTTL = duration(v1alpha1.MaxRefreshTokenTTL + time.Second)
 		}), wantErr: []string{"spec.refreshTokenTTL", msgRefreshTTL}},
