@@ -200,6 +200,11 @@ func (s *Source) updateKeys(secrets map[string]kube.Secret) {
 	}
 	s.keysState = state
 	log := s.log.With("secret", s.keysSecret)
+	if !ok && s.keys.Load() == nil {
+		// At first start the controller writes the Secret moments later.
+		log.Warn("signing-key Secret not found, waiting for the controller to create it; token requests fail until then")
+		return
+	}
 	if !ok {
 		log.Error("signing-key Secret not found, keeping the last good keys")
 		return

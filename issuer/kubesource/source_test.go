@@ -244,8 +244,11 @@ func TestUpdateKeysKeepsLastGood(t *testing.T) {
 	if n := logs.count("signing-key Secret invalid, keeping the last good keys"); n != 2 {
 		t.Errorf("got %d invalid key set log lines, want 2", n)
 	}
-	if n := logs.count("signing-key Secret not found, keeping the last good keys"); n != 2 {
-		t.Errorf("got %d missing key set log lines, want 2 (before the first set and after the delete)", n)
+	if n := logs.count("signing-key Secret not found, waiting for the controller to create it; token requests fail until then"); n != 1 {
+		t.Errorf("got %d log lines of a key set not yet created, want 1 (before the first set)", n)
+	}
+	if n := logs.count("signing-key Secret not found, keeping the last good keys"); n != 1 {
+		t.Errorf("got %d log lines of a deleted key set, want 1 (after the delete)", n)
 	}
 	if strings.Contains(logs.String(), "PRIVATE KEY") {
 		t.Error("logs contain a private key")
