@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"path"
 	"strings"
@@ -75,6 +76,13 @@ type Config struct {
 	// Lockout slows down and locks out password guessing. It is on unless
 	// Lockout.Disabled is set.
 	Lockout LockoutPolicy
+	// TrustedProxies are the address ranges of proxies, such as an ingress
+	// controller, that append the address of their peer to
+	// X-Forwarded-For. For a request from one of them, Lockout counts the
+	// per-address failures under the client address in that header. Empty
+	// means that the peer's own address is counted, which is right only
+	// when clients connect to the issuer directly.
+	TrustedProxies []netip.Prefix
 	// Logger receives one line per failed request. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -135,8 +143,25 @@ func (cfg *Config) validate() error {
 	if !cfg.Lockout.Disabled && cfg.Failures == nil {
 		return errors.New("missing failure counter: Store does not implement store.FailureCounter, so set Failures or disable Lockout")
 	}
+	if err := validateTrustedProxies(cfg.TrustedProxies); err != nil {
+		return err
+	}
 	if cfg.AccessTokenTTL < 0 || cfg.RefreshTokenTTL < 0 {
 		return fmt.Errorf("token lifetimes must be positive, got access %v and refresh %v", cfg.AccessTokenTTL, cfg.RefreshTokenTTL)
+	}
+	return nil
+}
+
+// validateTrustedProxies rejects ranges that could never contain a peer
+// address, which would silently leave the proxy untrusted.
+func validateTrustedProxies(prefixes []netip.Prefix) error {
+	for i, p := range prefixes {
+		switch {
+		case !p.IsValid():
+			return fmt.Errorf("trusted proxy range %d is invalid: set a CIDR range such as 10.0.0.0/8", i)
+		case p.Addr().Is4In6():
+			return fmt.Errorf("trusted proxy range %s is IPv4-mapped IPv6, which matches no peer: write it as IPv4, such as 10.0.0.0/8", p)
+		}
 	}
 	return nil
 }

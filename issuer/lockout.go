@@ -2,8 +2,6 @@ package issuer
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -150,25 +148,4 @@ func sleepContext(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// clientAddressKey is the context key of the request's client address.
-type clientAddressKey struct{}
-
-// withClientAddress stores the host part of r.RemoteAddr in the context.
-//
-// NOTE: behind a proxy, RemoteAddr is the proxy's, so the per-address limit
-// counts every client of that proxy together. Forwarded headers are not
-// trusted, because a client could set them.
-func withClientAddress(r *http.Request) context.Context {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	return context.WithValue(r.Context(), clientAddressKey{}, host)
-}
-
-func clientAddress(ctx context.Context) string {
-	addr, _ := ctx.Value(clientAddressKey{}).(string)
-	return addr
 }

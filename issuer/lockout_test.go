@@ -3,6 +3,9 @@ package issuer
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -121,6 +124,76 @@ func TestLockoutDisabled(t *testing.T) {
 	}
 	if got := env.respond(t, passwordRequest("demo", demoPassword)).Status; got != http.StatusOK {
 		t.Errorf("after 12 failures with lockout off: status = %d, want 200", got)
+	}
+}
+
+// forwardedPasswordGrant sends a password grant for demo from the peer
+// remote, with forwardedFor as its X-Forwarded-For header when non-empty,
+// and returns the status code.
+func (e *testEnv) forwardedPasswordGrant(t *testing.T, remote, forwardedFor, password string) int {
+	t.Helper()
+	req := passwordRequest("demo", password)
+	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/oauth2/token", strings.NewReader(req.body))
+	r.RemoteAddr = remote
+	r.Header.Set("Content-Type", formType)
+	r.Header.Set("Authorization", req.authorization)
+	if forwardedFor != "" {
+		r.Header.Set("X-Forwarded-For", forwardedFor)
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, r)
+	return rec.Code
+}
+
+func TestLockoutCountsForwardedClients(t *testing.T) {
+	env := newTestEnv(t, jose.ES256, func(c *Config) {
+		// The username limit is out of reach, so only the address limit
+		// can lock.
+		c.Lockout = LockoutPolicy{Window: time.Minute, LockAfter: 1000, LockAfterPerAddress: 3}
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	env.server.lockout.sleep = (&sleepRecorder{}).sleep
+	const (
+		proxy     = "10.0.0.5:40000"
+		attacker  = "203.0.113.7"
+		neighbor  = "203.0.113.8"
+		untrusted = "198.51.100.9:50000"
+	)
+
+	for i := range 3 {
+		if got := env.forwardedPasswordGrant(t, proxy, attacker, "wrong"); got != http.StatusBadRequest {
+			t.Fatalf("wrong password %d from %s: status = %d, want 400", i+1, attacker, got)
+		}
+	}
+	if got := env.forwardedPasswordGrant(t, proxy, attacker, demoPassword); got != http.StatusBadRequest {
+		t.Errorf("right password from locked %s: status = %d, want 400", attacker, got)
+	}
+	if got := env.forwardedPasswordGrant(t, proxy, neighbor, demoPassword); got != http.StatusOK {
+		t.Errorf("right password from %s behind the same proxy: status = %d, want 200", neighbor, got)
+	}
+	if got := env.forwardedPasswordGrant(t, proxy, "", demoPassword); got != http.StatusOK {
+		t.Errorf("right password from the proxy itself: status = %d, want 200", got)
+	}
+	if !strings.Contains(env.logs.String(), `"clientAddress":"`+attacker+`"`) {
+		t.Errorf("no lock logged for clientAddress %s; logs:\n%s", attacker, env.logs)
+	}
+
+	// A peer outside the trusted range names another client in each
+	// request, but its failures count under its own address.
+	for i := range 3 {
+		spoofed := netip.AddrFrom4([4]byte{192, 0, 2, byte(i + 1)}).String()
+		if got := env.forwardedPasswordGrant(t, untrusted, spoofed, "wrong"); got != http.StatusBadRequest {
+			t.Fatalf("wrong password %d from %s: status = %d, want 400", i+1, untrusted, got)
+		}
+	}
+	if got := env.forwardedPasswordGrant(t, untrusted, "192.0.2.99", demoPassword); got != http.StatusBadRequest {
+		t.Errorf("right password from locked %s with a spoofed header: status = %d, want 400", untrusted, got)
+	}
+	if got := env.forwardedPasswordGrant(t, proxy, "192.0.2.1", demoPassword); got != http.StatusOK {
+		t.Errorf("right password from spoofed 192.0.2.1 through the proxy: status = %d, want 200", got)
+	}
+	if got := metricSum(t, env, "gatehouse_issuer_lockouts_total"); got != 2 {
+		t.Errorf("lockouts_total = %v, want 2 (%s and %s)", got, attacker, untrusted)
 	}
 }
 

@@ -63,7 +63,7 @@ func (s *Server) handleTokenRequest(r *http.Request) tokenOutcome {
 		out.err = terr
 		return out
 	}
-	out.resp, out.err = s.runGrant(withClientAddress(r), client, form)
+	out.resp, out.err = s.runGrant(withClientAddress(r, s.cfg.TrustedProxies), client, form)
 	return out
 }
 

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,6 +38,7 @@ type issuerOptions struct {
 	kube            kubernetesOptions
 	store           storeOptions
 	lockout         issuer.LockoutPolicy
+	trustedProxies  prefixList
 	// adminSubjectRevocation serves POST /admin/revoke-subject on the
 	// admin address.
 	adminSubjectRevocation bool
@@ -62,8 +66,54 @@ func (o *issuerOptions) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.lockout.Window, "lockout-window", 15*time.Minute, "how long failed password grants are counted, and the longest lock, as a Go duration")
 	fs.IntVar(&o.lockout.LockAfter, "lockout-after", 10, "failed password grants of one username within the window that lock it")
 	fs.IntVar(&o.lockout.LockAfterPerAddress, "lockout-after-per-address", 100, "failed password grants from one client address within the window that lock it")
+	fs.Var(&o.trustedProxies, "trusted-proxies", "CIDR ranges or single addresses of proxies, such as the ingress controller, that append their peer's address to X-Forwarded-For. Comma-separated or repeated. For requests from them, the per-address lockout counts the client address in that header (default: none, so the peer address is counted)")
 	o.ldap.addFlags(fs)
 	o.log.AddFlags(fs)
+}
+
+// prefixList is a flag of IP address ranges, given as a comma-separated
+// list or repeated. A single address is a range of that address alone.
+type prefixList []netip.Prefix
+
+// String implements flag.Value.
+func (l *prefixList) String() string {
+	parts := make([]string, len(*l))
+	for i, p := range *l {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+// Set implements flag.Value.
+func (l *prefixList) Set(value string) error {
+	for _, v := range strings.Split(value, ",") {
+		v = strings.TrimSpace(v)
+		if v == "" {
+			continue
+		}
+		p, err := parsePrefix(v)
+		if err != nil {
+			return err
+		}
+		*l = append(*l, p)
+	}
+	return nil
+}
+
+// parsePrefix parses a CIDR range, or a single address as the range of
+// that address alone, and clears the bits after the prefix length.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if addr, err := netip.ParseAddr(s); err == nil && addr.Zone() == "" {
+		return netip.PrefixFrom(addr, addr.BitLen()), nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: want a CIDR range such as 10.0.0.0/8 or fd00::/8, or a single address", s)
+	}
+	if p.Addr().Is4In6() {
+		return netip.Prefix{}, fmt.Errorf("address range %q is IPv4-mapped IPv6, which matches no peer: write it as IPv4, such as 10.0.0.0/8", s)
+	}
+	return p.Masked(), nil
 }
 
 func runIssuer(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
@@ -195,6 +245,7 @@ func (o *issuerOptions) newServer(ctx context.Context, log *slog.Logger, reg pro
 		Users:           userStore,
 		Store:           st,
 		Lockout:         o.lockout,
+		TrustedProxies:  o.trustedProxies,
 		AccessTokenTTL:  time.Duration(o.accessTokenTTL),
 		RefreshTokenTTL: time.Duration(o.refreshTokenTTL),
 		Logger:          log,
