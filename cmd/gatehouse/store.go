@@ -69,6 +69,8 @@ func (o *storeOptions) openRedis(ctx context.Context, log *slog.Logger) (store.S
 	if len(o.redisAddresses) == 0 {
 		return nil, nil, fmt.Errorf("--store=redis needs --redis-address")
 	}
+	// NOTE: no flag sets SentinelUsername or SentinelPassword, so Sentinels
+	// that require authentication of their own cannot be used yet.
 	opts := &goredis.UniversalOptions{
 		Addrs:      o.redisAddresses,
 		MasterName: o.redisMasterName,
