@@ -1,6 +1,7 @@
 // Package store keeps the state of the issuer's token lifecycle: the Store
-// interface, its parts RefreshStore, RevocationStore and FailureCounter,
-// and Memory, an in-process implementation. The subpackages bolt (one
+// interface, its parts RefreshStore, RevocationStore,
+// SubjectRevocationStore and FailureCounter, and Memory, an in-process
+// implementation. The subpackages bolt (one
 // file, one replica) and redis (shared by replicas) implement Store too,
 // and storetest is the contract suite that all three pass.
 //
@@ -19,6 +20,9 @@
 // token's own expiry, after which the record is dropped because the token
 // fails validation anyway. Each record gets a Cursor that grows with every
 // revocation, so a feed reads ListRevocations after the last Cursor it saw.
+// RevokeSubjectAccessTokens records such a record for a subject, under
+// SubjectRevocationKey, and also merges it into a record per subject that
+// SubjectRevokedSince reads, so that introspection finds it by subject.
 //
 // Failure counters. RecordFailure counts failed logins per key, such as a
 // username or a client address, in a fixed window that starts with the

@@ -9,7 +9,8 @@ import (
 )
 
 // sweepInterval is how often a Memory store removes expired records, at
-// most. Put, RevokeAccessToken and RecordFailure trigger the sweep.
+// most. Put, RevokeAccessToken, RevokeSubjectAccessTokens and
+// RecordFailure trigger the sweep.
 const sweepInterval = time.Minute
 
 // Memory is a Store in process memory, for a single issuer replica. Its
@@ -27,6 +28,9 @@ type Memory struct {
 	lastCursor  uint64
 	failures    map[string]failureWindow
 	lastSweep   time.Time
+
+	// revokedSubjects holds the merged revocation of each revoked subject.
+	revokedSubjects map[string]SubjectRevocation
 }
 
 type entry struct {
@@ -55,6 +59,8 @@ func NewMemory() *Memory {
 		subjects:   make(map[string]map[string]struct{}),
 		revokedJTI: make(map[string]time.Time),
 		failures:   make(map[string]failureWindow),
+
+		revokedSubjects: make(map[string]SubjectRevocation),
 	}
 }
 

@@ -17,10 +17,38 @@ func (m *Memory) RevokeAccessToken(_ context.Context, jti string, expiresAt, now
 	if _, ok := m.revokedJTI[jti]; ok || !now.Before(expiresAt) {
 		return nil
 	}
+	m.appendRevocationLocked(jti, expiresAt, now)
+	return nil
+}
+
+func (m *Memory) appendRevocationLocked(jti string, expiresAt, now time.Time) {
 	m.lastCursor++
 	m.revocations = append(m.revocations, Revocation{Cursor: m.lastCursor, JTI: jti, RevokedAt: now, ExpiresAt: expiresAt})
 	m.revokedJTI[jti] = expiresAt
+}
+
+// RevokeSubjectAccessTokens implements SubjectRevocationStore.
+func (m *Memory) RevokeSubjectAccessTokens(_ context.Context, subject string, expiresAt, now time.Time) error {
+	if subject == "" {
+		return ErrInvalidArgument
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sweepLocked(now)
+	key := SubjectRevocationKey(subject, now)
+	if _, ok := m.revokedJTI[key]; ok || !now.Before(expiresAt) {
+		return nil
+	}
+	m.appendRevocationLocked(key, expiresAt, now)
+	m.revokedSubjects[subject] = m.revokedSubjects[subject].Merge(SubjectRevocation{RevokedAt: now, ExpiresAt: expiresAt})
 	return nil
+}
+
+// SubjectRevokedSince implements SubjectRevocationStore.
+func (m *Memory) SubjectRevokedSince(_ context.Context, subject string, since, now time.Time) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.revokedSubjects[subject].Covers(since, now), nil
 }
 
 // AccessTokenRevoked implements RevocationStore.
@@ -117,6 +145,11 @@ func (m *Memory) sweepLocked(now time.Time) {
 	for key, w := range m.failures {
 		if !now.Before(w.until) {
 			delete(m.failures, key)
+		}
+	}
+	for subject, r := range m.revokedSubjects {
+		if !now.Before(r.ExpiresAt) {
+			delete(m.revokedSubjects, subject)
 		}
 	}
 }

@@ -119,6 +119,34 @@ type Revocation struct {
 	ExpiresAt time.Time
 }
 
+// SubjectRevocation is the merged record of a subject's revocations.
+type SubjectRevocation struct {
+	// RevokedAt is the time of the latest revocation. The record covers the
+	// access tokens issued at or before it.
+	RevokedAt time.Time
+	// ExpiresAt is the latest expiry of the revocations. The store drops
+	// the record after it.
+	ExpiresAt time.Time
+}
+
+// Merge returns the record of r and other together: the later RevokedAt
+// and the later ExpiresAt.
+func (r SubjectRevocation) Merge(other SubjectRevocation) SubjectRevocation {
+	if other.RevokedAt.After(r.RevokedAt) {
+		r.RevokedAt = other.RevokedAt
+	}
+	if other.ExpiresAt.After(r.ExpiresAt) {
+		r.ExpiresAt = other.ExpiresAt
+	}
+	return r
+}
+
+// Covers reports whether r, at now, revokes an access token issued at
+// issuedAt: r has not expired and was recorded at or after issuedAt.
+func (r SubjectRevocation) Covers(issuedAt, now time.Time) bool {
+	return now.Before(r.ExpiresAt) && !r.RevokedAt.Before(issuedAt)
+}
+
 // RevocationStore keeps revoked access tokens until they expire, so that
 // a feed can pass them on to the token checks.
 type RevocationStore interface {
@@ -134,6 +162,28 @@ type RevocationStore interface {
 	// Cursor greater than after, in Cursor order. A reader passes the last
 	// Cursor it received to get only newer records, and 0 to start.
 	ListRevocations(ctx context.Context, after uint64, now time.Time, limit int) ([]Revocation, error)
+}
+
+// SubjectRevocationStore keeps the revocations of all access tokens of a
+// subject, so that introspection can find them by subject and a feed can
+// pass them on. An access token of the subject is revoked when it was
+// issued at or before the revocation.
+//
+// A store keeps one merged record per subject: the latest revocation time
+// and the latest expiry of its revocations. The ext_authz deny list merges
+// a subject's feed entries the same way, so both reach the same decision.
+type SubjectRevocationStore interface {
+	// RevokeSubjectAccessTokens records that the access tokens subject
+	// received up to now are revoked until expiresAt. In one step it adds
+	// a Revocation under SubjectRevocationKey(subject, now) for the feed
+	// and merges the subject's record. When that key is already recorded,
+	// because the subject was revoked in the same second, it changes
+	// nothing. A revocation that expired already is not recorded.
+	RevokeSubjectAccessTokens(ctx context.Context, subject string, expiresAt, now time.Time) error
+	// SubjectRevokedSince reports whether subject has a revocation
+	// recorded at or after since that has not expired at now. An access
+	// token is revoked when this holds for since set to its "iat".
+	SubjectRevokedSince(ctx context.Context, subject string, since, now time.Time) (bool, error)
 }
 
 // FailureCounter counts failed logins per key, such as a username or a
@@ -153,12 +203,13 @@ type FailureCounter interface {
 }
 
 // Store is all the state of the token lifecycle: refresh tokens,
-// access-token revocations and login-failure counters. Memory, bolt.Store
-// and redis.Store implement it. Implementations are safe for concurrent
-// use, and each method is atomic.
+// access-token revocations of tokens, logins and subjects, and
+// login-failure counters. Memory, bolt.Store and redis.Store implement it.
+// Implementations are safe for concurrent use, and each method is atomic.
 type Store interface {
 	RefreshStore
 	RevocationStore
+	SubjectRevocationStore
 	FailureCounter
 	// RevokeSubject revokes every refresh token family of the subject,
 	// for example when the user logs out everywhere or is disabled.

@@ -31,7 +31,10 @@ var (
 	bucketRevocations = []byte("revocations")
 	bucketRevokedJTI  = []byte("revokedJTI")
 	bucketFailures    = []byte("failures")
-	allBuckets        = [][]byte{bucketTokens, bucketFamilies, bucketSubjects, bucketExpiry, bucketRevocations, bucketRevokedJTI, bucketFailures}
+	// Files that older versions created lack bucketRevokedSubjects, and
+	// Open adds it as it adds every missing bucket.
+	bucketRevokedSubjects = []byte("revokedSubjects")
+	allBuckets            = [][]byte{bucketTokens, bucketFamilies, bucketSubjects, bucketExpiry, bucketRevocations, bucketRevokedJTI, bucketFailures, bucketRevokedSubjects}
 )
 
 // Options configures Open. The zero value uses every default.

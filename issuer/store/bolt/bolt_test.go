@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/store/bolt"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/storetest"
 	"github.com/google/go-cmp/cmp"
+	bbolt "go.etcd.io/bbolt"
 )
 
 func openStore(t *testing.T, path string) *bolt.Store {
@@ -125,6 +126,68 @@ func TestSweepRemovesExpired(t *testing.T) {
 	}
 	if removed, _ := s.Sweep(ctx, t0.Add(time.Minute)); removed != 0 {
 		t.Errorf("second sweep: got %d records removed, want 0", removed)
+	}
+}
+
+func TestSweepFollowsSubjectRevocationExpiry(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "store.db"))
+	ctx := t.Context()
+	t0 := storetest.T0
+	if err := s.RevokeSubjectAccessTokens(ctx, "alice", t0.Add(time.Minute), t0); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens: %v", err)
+	}
+	if err := s.RevokeSubjectAccessTokens(ctx, "alice", t0.Add(time.Hour), t0.Add(10*time.Second)); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens: %v", err)
+	}
+
+	// The first feed record expires. The subject's record does not, because
+	// the second revocation moved its expiry.
+	if removed, err := s.Sweep(ctx, t0.Add(time.Minute)); err != nil || removed != 1 {
+		t.Errorf("sweep at the first expiry: got %d records removed, %v, want 1, nil", removed, err)
+	}
+	if revoked, err := s.SubjectRevokedSince(ctx, "alice", t0.Add(10*time.Second), t0.Add(time.Minute)); err != nil || !revoked {
+		t.Errorf("SubjectRevokedSince after the first sweep: got %t, %v, want true, nil", revoked, err)
+	}
+
+	if removed, err := s.Sweep(ctx, t0.Add(time.Hour)); err != nil || removed != 2 {
+		t.Errorf("sweep at the second expiry: got %d records removed, %v, want 2, nil", removed, err)
+	}
+	// Asked at a time before the expiry, only a removed record reads as
+	// not revoked.
+	if revoked, err := s.SubjectRevokedSince(ctx, "alice", t0, t0.Add(30*time.Minute)); err != nil || revoked {
+		t.Errorf("SubjectRevokedSince after the second sweep: got %t, %v, want false, nil", revoked, err)
+	}
+}
+
+func TestOpenAddsRevokedSubjectsBucket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "store.db")
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatalf("bbolt.Open: %v", err)
+	}
+	// The buckets of a file from before subject revocations were stored.
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range []string{"tokens", "families", "subjects", "expiry", "revocations", "revokedJTI", "failures"} {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("create the old buckets: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	s := openStore(t, path)
+	t0 := storetest.T0
+	if err := s.RevokeSubjectAccessTokens(t.Context(), "alice", t0.Add(time.Hour), t0); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens on an old file: %v", err)
+	}
+	if revoked, err := s.SubjectRevokedSince(t.Context(), "alice", t0, t0); err != nil || !revoked {
+		t.Errorf("SubjectRevokedSince: got %t, %v, want true, nil", revoked, err)
 	}
 }
 

@@ -12,11 +12,12 @@
 //	revocations  cursor (8 bytes) -> store.Revocation JSON
 //	revokedJTI   jti -> cursor
 //	failures     key -> record.Failures JSON
+//	revokedSubjects  subject -> latest revocation, latest expiry (Unix ns, 8 bytes each)
 //
 // The expiry bucket orders every record that expires by its expiry, so a
-// sweep reads only what has expired. Put, RevokeAccessToken and
-// RecordFailure sweep at most once per Options.SweepInterval of the
-// caller's clock, and Sweep does it on demand.
+// sweep reads only what has expired. Put, RevokeAccessToken,
+// RevokeSubjectAccessTokens and RecordFailure sweep at most once per
+// Options.SweepInterval of the caller's clock, and Sweep does it on demand.
 //
 // This package must not import the issuer, extauthz or any Kubernetes
 // package.

@@ -16,6 +16,7 @@ const (
 	kindToken      byte = 't'
 	kindRevocation byte = 'r'
 	kindFailures   byte = 'f'
+	kindSubject    byte = 's'
 )
 
 // Put implements store.RefreshStore.

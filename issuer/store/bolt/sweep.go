@@ -75,6 +75,8 @@ func removeExpired(tx *bbolt.Tx, key []byte, now time.Time) error {
 			return err
 		}
 		return dbErr(tx.Bucket(bucketFailures).Delete(id))
+	case kindSubject:
+		return deleteSubjectRevocation(tx, string(id), now)
 	}
 	return nil
 }

@@ -13,14 +13,16 @@
 //	P {rev}:seq, :log, :exp, :data, :jti
 //	                         the revocation cursor counter, cursor order,
 //	                         expiry order, records and the jti index
+//	P {rev}:sub:<subject>    hash: latest revocation time and latest expiry
+//	                         of the subject's access tokens
 //	P fail:<key>             hash: failure count and window end
 //
 // Each Lua script touches only keys with one hash tag (the part in braces),
 // so that in a Cluster they live in one slot and the script runs atomically
 // on one node. Rotation and reuse detection are one script on the family's
-// keys. Keys of tokens and failure windows expire through Redis TTLs, which
-// the store computes from the caller's clock. Expired revocations are
-// removed by the script that adds a new one.
+// keys. Keys of tokens, failure windows and revoked subjects expire
+// through Redis TTLs, which the store computes from the caller's clock.
+// Expired revocations are removed by the script that adds a new one.
 //
 // A Put or Rotate writes the token index and the subject set before the
 // family, in separate commands because they live in other slots. A crash

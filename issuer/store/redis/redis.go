@@ -105,6 +105,12 @@ func (s *Store) revocationKeys() []string {
 	return []string{tag + ":seq", tag + ":log", tag + ":exp", tag + ":data", tag + ":jti"}
 }
 
+// revokedSubjectKey shares the hash tag of revocationKeys, so that one
+// script writes a subject revocation and its feed record.
+func (s *Store) revokedSubjectKey(subject string) string {
+	return s.prefix + "{rev}:sub:" + subject
+}
+
 func (s *Store) failureKey(key string) string { return s.prefix + "fail:" + key }
 
 // wrap adds the package prefix to an error of Redis.

@@ -137,6 +137,43 @@ func TestKeysGetTTLsAndSweep(t *testing.T) {
 	}
 }
 
+func TestRevokedSubjectKeyTTL(t *testing.T) {
+	srv := startServer(t)
+	s := openStore(t, srv, "p:")
+	ctx := t.Context()
+	t0 := storetest.T0
+	if err := s.RevokeSubjectAccessTokens(ctx, "alice", t0.Add(time.Hour), t0); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens: %v", err)
+	}
+
+	client := goredis.NewClient(&goredis.Options{Addr: srv.addr, DisableIdentity: true})
+	defer client.Close()
+	const key = "p:{rev}:sub:alice"
+	checkTTL := func(want time.Duration) {
+		t.Helper()
+		left, err := client.PTTL(ctx, key).Result()
+		if err != nil {
+			t.Fatalf("PTTL %s: %v", key, err)
+		}
+		if left <= want-time.Minute || left > want {
+			t.Errorf("key %s: got TTL %v, want about %v", key, left, want)
+		}
+	}
+	checkTTL(time.Hour)
+
+	// A later revocation with a later expiry raises the TTL, and one with
+	// an earlier expiry keeps it.
+	if err := s.RevokeSubjectAccessTokens(ctx, "alice", t0.Add(3*time.Hour), t0.Add(time.Second)); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens: %v", err)
+	}
+	checkTTL(3 * time.Hour)
+	if err := s.RevokeSubjectAccessTokens(ctx, "alice", t0.Add(time.Hour), t0.Add(2*time.Second)); err != nil {
+		t.Fatalf("RevokeSubjectAccessTokens: %v", err)
+	}
+	checkTTL(3 * time.Hour)
+
+}
+
 func TestPingFollowsServer(t *testing.T) {
 	srv := startServer(t)
 	s := openStore(t, srv, "ping:")

@@ -95,16 +95,41 @@ for _, cursor in ipairs(expired) do
 end
 `
 
+// luaRecordRevocation records a revocation unless its jti is recorded,
+// and returns the new cursor or 0. KEYS: seq, log, exp, data, jti.
+const luaRecordRevocation = `
+local function record(jti, expiry, data)
+  if redis.call('HEXISTS', KEYS[5], jti) == 1 then return 0 end
+  local cursor = redis.call('INCR', KEYS[1])
+  redis.call('ZADD', KEYS[2], cursor, cursor)
+  redis.call('ZADD', KEYS[3], expiry, cursor)
+  redis.call('HSET', KEYS[4], cursor, data)
+  redis.call('HSET', KEYS[5], jti, cursor)
+  return cursor
+end
+`
+
 // revokeScript sweeps, then records a revocation unless its jti is
 // recorded, and returns the new cursor or 0.
 // KEYS: seq, log, exp, data, jti. ARGV: now ms, jti, expiry ms, JSON.
-var revokeScript = goredis.NewScript(luaSweepRevocations + `
-if redis.call('HEXISTS', KEYS[5], ARGV[2]) == 1 then return 0 end
-local cursor = redis.call('INCR', KEYS[1])
-redis.call('ZADD', KEYS[2], cursor, cursor)
-redis.call('ZADD', KEYS[3], ARGV[3], cursor)
-redis.call('HSET', KEYS[4], cursor, ARGV[4])
-redis.call('HSET', KEYS[5], ARGV[2], cursor)
+var revokeScript = goredis.NewScript(luaSweepRevocations + luaRecordRevocation + `
+return record(ARGV[2], ARGV[3], ARGV[4])
+`)
+
+// revokeSubjectScript sweeps, then records a subject revocation under its
+// key unless the key is recorded, and then merges it into the subject's
+// hash: the later "at" and the later "exp", both in the 20-digit form. It
+// returns the new cursor or 0.
+// KEYS: seq, log, exp, data, jti, subject hash. ARGV: now ms, key, expiry
+// ms, JSON, revocation time, expiry, TTL ms.
+var revokeSubjectScript = goredis.NewScript(luaExtend + luaSweepRevocations + luaRecordRevocation + `
+local cursor = record(ARGV[2], ARGV[3], ARGV[4])
+if cursor == 0 then return 0 end
+local at = redis.call('HGET', KEYS[6], 'at')
+if not at or at < ARGV[5] then redis.call('HSET', KEYS[6], 'at', ARGV[5]) end
+local exp = redis.call('HGET', KEYS[6], 'exp')
+if not exp or exp < ARGV[6] then redis.call('HSET', KEYS[6], 'exp', ARGV[6]) end
+extend(KEYS[6], ARGV[7])
 return cursor
 `)
 
