@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -110,19 +111,42 @@ func (s *Server) introspectAccessToken(ctx context.Context, client clients.Clien
 	return accessTokenIntrospection(claims), "", nil
 }
 
-// accessTokenRevoked reports whether the token itself or its login ("sid")
-// is revoked.
-//
-// NOTE: a subject revocation is keyed by its time, so it cannot be looked
-// up here: the subject's access tokens introspect as active until they
-// expire, although ext_authz denies them.
+// accessTokenRevoked reports whether the token itself, its login ("sid")
+// or its subject is revoked.
 func (s *Server) accessTokenRevoked(ctx context.Context, claims *accesstoken.Claims) (bool, error) {
 	now := s.cfg.Now()
 	revoked, err := s.cfg.Revocations.AccessTokenRevoked(ctx, claims.ID, now)
-	if err != nil || revoked || claims.SessionID == "" {
+	if err != nil || revoked {
 		return revoked, err
 	}
-	return s.cfg.Revocations.AccessTokenRevoked(ctx, store.SessionRevocationKey(claims.SessionID), now)
+	if claims.SessionID != "" {
+		revoked, err = s.cfg.Revocations.AccessTokenRevoked(ctx, store.SessionRevocationKey(claims.SessionID), now)
+		if err != nil || revoked {
+			return revoked, err
+		}
+	}
+	return s.subjectRevoked(ctx, claims, now)
+}
+
+// subjectRevoked reports whether a subject revocation covers the token: one
+// recorded at or after its "iat". Because "iat" has whole seconds, this
+// covers every token issued in the revocation's own second. ext_authz
+// decides the same way: it denies a token whose "iat" is at or before the
+// Unix second of the revocation.
+func (s *Server) subjectRevoked(ctx context.Context, claims *accesstoken.Claims, now time.Time) (bool, error) {
+	subjects, ok := s.cfg.Revocations.(store.SubjectRevocationStore)
+	if !ok {
+		// RevokeSubject rejects such a store, so it holds no subject
+		// revocation.
+		return false, nil
+	}
+	// A token without "iat" cannot be shown to be newer than any
+	// revocation, so the zero time lets every revocation cover it.
+	var issuedAt time.Time
+	if claims.IssuedAt != nil {
+		issuedAt = claims.IssuedAt.Time
+	}
+	return subjects.SubjectRevokedSince(ctx, claims.Subject, issuedAt, now)
 }
 
 // accessTokenReason returns the logged reason why parseAccessToken failed.

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/accesstoken"
 	"github.com/gatehouse-dev/gatehouse/internal/jose"
 	"github.com/gatehouse-dev/gatehouse/issuer/clients"
+	"github.com/gatehouse-dev/gatehouse/issuer/store"
 )
 
 const inactiveBody = `{"active":false}`
@@ -524,4 +526,70 @@ func TestIntrospectionAfterRefreshReuse(t *testing.T) {
 	if got, want := rec.Body.String(), `{"active":false}`; got != want {
 		t.Errorf("introspection of the revoked login's access token = %s, want %s", got, want)
 	}
+}
+
+// TestIntrospectionOfRevokedSubject checks the rule that ext_authz applies
+// too: a subject revocation covers the subject's access tokens whose "iat"
+// is at or before the revocation's second.
+func TestIntrospectionOfRevokedSubject(t *testing.T) {
+	env := newTestEnv(t, jose.ES256)
+	before := env.issue(t, passwordRequest("demo", demoPassword)).AccessToken
+	otherUser := env.issue(t, passwordRequest("plain", "plain-password")).AccessToken
+	client := env.clientCredentialsToken(t)
+	if !env.introspectionActive(t, before) {
+		t.Fatal("token before the revocation: got inactive, want active")
+	}
+
+	// The revocation falls 400 ms into the second of the first tokens, so
+	// RevokeSubject waits 600 ms of real time for the fake clock, which
+	// does not move.
+	env.clock.Advance(400 * time.Millisecond)
+	if err := env.server.RevokeSubject(t.Context(), "sub-demo"); err != nil {
+		t.Fatalf("RevokeSubject: %v", err)
+	}
+	sameSecond := env.issue(t, passwordRequest("demo", demoPassword)).AccessToken
+	env.clock.Advance(600 * time.Millisecond)
+	nextSecond := env.issue(t, passwordRequest("demo", demoPassword)).AccessToken
+
+	tests := []struct {
+		name  string
+		token string
+		want  bool
+	}{
+		{name: "issued before", token: before, want: false},
+		{name: "issued later in the same second", token: sameSecond, want: false},
+		{name: "issued in the next second", token: nextSecond, want: true},
+		{name: "other user", token: otherUser, want: true},
+		{name: "client credentials", token: client, want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := env.introspectionActive(t, tt.token); got != tt.want {
+				t.Errorf("got active %t, want %t", got, tt.want)
+			}
+		})
+	}
+	if logs := env.logs.String(); !strings.Contains(logs, `"reason":"revoked"`) {
+		t.Errorf("got logs %s, want the reason revoked", logs)
+	}
+}
+
+// TestIntrospectionOfRevokedSubjectStoreFailure checks that a failed
+// lookup of subject revocations is a server error, never an active token.
+func TestIntrospectionOfRevokedSubjectStoreFailure(t *testing.T) {
+	env := newTestEnv(t, jose.ES256)
+	token := env.issue(t, passwordRequest("demo", demoPassword)).AccessToken
+	env.server.cfg.Revocations = failingSubjectLookup{store.NewMemory()}
+
+	rec := env.do(t, introspectRequest("conf", confSecret, token))
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("got status %d with body %s, want 500", rec.Code, rec.Body)
+	}
+}
+
+// failingSubjectLookup is a store whose SubjectRevokedSince fails.
+type failingSubjectLookup struct{ *store.Memory }
+
+func (failingSubjectLookup) SubjectRevokedSince(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, errBackendDown
 }
