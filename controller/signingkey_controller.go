@@ -159,7 +159,7 @@ func (r *SigningKeyReconciler) readFailed(ctx context.Context, current *corev1.S
 		return err
 	}
 	signingKeyErrors.WithLabelValues(errorReasonInvalid).Inc()
-	logger.Error(err, "signing-key Secret holds an invalid key set and stays unchanged until someone fixes or deletes it")
+	logger.Error(err, "invalid key set in the signing-key Secret; it stays unchanged until someone fixes or deletes it")
 	r.Recorder.Eventf(current, nil, corev1.EventTypeWarning, "InvalidKeySet", "Validate",
 		"%s is invalid, so the controller does not rotate keys; fix it or delete the Secret to create new keys: %v",
 		keyset.SecretDataKey, err)

@@ -586,8 +586,8 @@ func TestControllerProcess(t *testing.T) {
 	})
 
 	t.Run("no reconcile errors", func(t *testing.T) {
-		// Each controller sees the registration Secrets of the other's
-		// namespace, and status writes race with the finalizer update.
+		// Each controller's cache holds the registration Secrets of the
+		// other's namespace, and status writes race with the finalizer update.
 		// Neither may count as a failure.
 		for _, p := range []*process{first, second} {
 			for _, msg := range []string{"Reconciler error", "list oauthclients for secret failed"} {

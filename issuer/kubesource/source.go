@@ -199,6 +199,7 @@ func (s *Source) updateKeys(secrets map[string]kube.Secret) {
 		return
 	}
 	s.keysState = state
+
 	log := s.log.With("secret", s.keysSecret)
 	if !ok && s.keys.Load() == nil {
 		// At first start the controller writes the Secret moments later.
@@ -209,6 +210,7 @@ func (s *Source) updateKeys(secrets map[string]kube.Secret) {
 		log.Error("signing-key Secret not found, keeping the last good keys")
 		return
 	}
+
 	log = log.With("resourceVersion", secret.ResourceVersion)
 	set, err := parseKeySet(secret)
 	if err != nil {

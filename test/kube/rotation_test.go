@@ -62,7 +62,7 @@ func (r *loadResult) record(kid string, failure error) {
 // from several keys.
 func TestSigningKeyRotationUnderLoad(t *testing.T) {
 	c := startCluster(t)
-	// The next key is published for 2 s before it signs; ext_authz fetches
+	// The next key is published for 2 s before it signs. ext_authz fetches
 	// the key set every second, so it has each key before its first token.
 	// Each token is checked at once, so a retired key need not outlive the
 	// tokens' lifetime here; the controller allows at most 64 keys.

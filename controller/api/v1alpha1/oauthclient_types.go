@@ -46,10 +46,11 @@ const (
 // space, double quote or backslash.
 // +kubebuilder:validation:MinLength=1
 // +kubebuilder:validation:MaxLength=256
-// A CEL rule, not a schema pattern, checks the characters, so that the
-// error says which characters are allowed instead of showing the regex.
 // +kubebuilder:validation:XValidation:rule=`self.matches(r'^[\x21\x23-\x5B\x5D-\x7E]+$')`,message="a scope is printable ASCII without spaces, double quotes or backslashes (RFC 6749 section 3.3)"
 type Scope string
+
+// Scope's characters are checked by a CEL rule, not a schema pattern, so
+// that the error names the allowed characters instead of showing the regex.
 
 // Audience is one value of the "aud" claim of the client's access tokens,
 // usually the name of the API that accepts them. It has no control
