@@ -1,6 +1,7 @@
 package redis_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -103,11 +104,26 @@ func startReplica(t testing.TB, master *server) *server {
 	return replica
 }
 
+// sentinelAuth is the pair of passwords of a Sentinel setup in which the Sentinel
+// and the master each require their own password. The zero value is a
+// setup without passwords.
+type sentinelAuth struct {
+	sentinelPassword string
+	masterPassword   string
+}
+
 // startSentinel starts a Sentinel on a free loopback port that monitors
 // master as sentinelMaster with a quorum of one, and stops it in t.Cleanup.
-// Sentinel rewrites its configuration file, so the file lives in the
-// Sentinel's own temporary directory.
 func startSentinel(t testing.TB, master *server) *server {
+	t.Helper()
+	return startAuthSentinel(t, master, sentinelAuth{})
+}
+
+// startAuthSentinel is startSentinel for a Sentinel that requires
+// auth.sentinelPassword from its clients and authenticates to the master
+// with auth.masterPassword. Sentinel rewrites its configuration file, so
+// the file lives in the Sentinel's own temporary directory.
+func startAuthSentinel(t testing.TB, master *server, auth sentinelAuth) *server {
 	t.Helper()
 	path := lookRedisTool(t, "redis-server")
 	host, masterPort, err := net.SplitHostPort(master.addr)
@@ -117,7 +133,7 @@ func startSentinel(t testing.TB, master *server) *server {
 	dir := t.TempDir()
 	port := strconv.Itoa(freePort(t))
 
-	conf := strings.Join([]string{
+	lines := []string{
 		"port " + port,
 		"bind 127.0.0.1",
 		"dir " + dir,
@@ -125,10 +141,15 @@ func startSentinel(t testing.TB, master *server) *server {
 		fmt.Sprintf("sentinel monitor %s %s %s 1", sentinelMaster, host, masterPort),
 		"sentinel down-after-milliseconds " + sentinelMaster + " 2000",
 		"sentinel failover-timeout " + sentinelMaster + " 10000",
-		"",
-	}, "\n")
+	}
+	if auth.sentinelPassword != "" {
+		lines = append(lines, "requirepass "+auth.sentinelPassword)
+	}
+	if auth.masterPassword != "" {
+		lines = append(lines, fmt.Sprintf("sentinel auth-pass %s %s", sentinelMaster, auth.masterPassword))
+	}
 	confPath := filepath.Join(dir, "sentinel.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(confPath, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatalf("write Sentinel configuration: %v", err)
 	}
 
@@ -137,16 +158,64 @@ func startSentinel(t testing.TB, master *server) *server {
 		dir:  dir,
 		args: []string{confPath, "--sentinel"},
 	}
-	s.start(t, path)
+	if auth.sentinelPassword == "" {
+		s.start(t, path)
+	} else {
+		startWithPassword(t, s, path, auth.sentinelPassword)
+	}
 	t.Cleanup(s.kill)
 	return s
+}
+
+// startWithPassword is server.start for a server that requires password.
+// server.waitReady pings without a password, so it cannot be used here.
+func startWithPassword(t testing.TB, s *server, path, password string) {
+	t.Helper()
+	s.logs = new(bytes.Buffer)
+	s.cmd = exec.Command(path, s.args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start redis-server: %v", err)
+	}
+	client := goredis.NewClient(&goredis.Options{Addr: s.addr, Password: password, DisableIdentity: true})
+	defer client.Close()
+	deadline := time.Now().Add(startupTimeout)
+	for {
+		err := client.Ping(t.Context()).Err()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			t.Fatalf("redis-server on %s did not respond to an authenticated PING: %v\n%s", s.addr, err, s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// requirePassword makes srv require password from now on, through
+// CONFIG SET, so that startServer can still ping it while it starts.
+func requirePassword(t testing.TB, srv *server, password string) {
+	t.Helper()
+	client := goredis.NewClient(&goredis.Options{Addr: srv.addr, DisableIdentity: true})
+	defer client.Close()
+	if err := client.ConfigSet(t.Context(), "requirepass", password).Err(); err != nil {
+		t.Fatalf("CONFIG SET requirepass on %s: %v", srv.addr, err)
+	}
 }
 
 // sentinelClient returns a client for Sentinel commands, closed in
 // t.Cleanup.
 func sentinelClient(t testing.TB, sentinel *server) *goredis.SentinelClient {
 	t.Helper()
-	client := goredis.NewSentinelClient(&goredis.Options{Addr: sentinel.addr, DisableIdentity: true})
+	return authSentinelClient(t, sentinel, "")
+}
+
+// authSentinelClient is sentinelClient for a Sentinel that requires
+// password. An empty password sends no AUTH.
+func authSentinelClient(t testing.TB, sentinel *server, password string) *goredis.SentinelClient {
+	t.Helper()
+	client := goredis.NewSentinelClient(&goredis.Options{Addr: sentinel.addr, Password: password, DisableIdentity: true})
 	t.Cleanup(func() { _ = client.Close() })
 	return client
 }
@@ -181,23 +250,28 @@ func waitReplicaKnown(t testing.TB, client *goredis.SentinelClient, replica *ser
 	})
 }
 
-// sentinelOptions returns the client options that cmd/gatehouse builds from
+// sentinelOptions returns the ClientOptions that cmd/gatehouse builds from
 // --redis-address=<sentinel> and --redis-master-name, with no username,
 // password file or database flag.
-func sentinelOptions(sentinel *server) *goredis.UniversalOptions {
-	return &goredis.UniversalOptions{
-		Addrs:      []string{sentinel.addr},
+func sentinelOptions(sentinel *server) redis.ClientOptions {
+	return redis.ClientOptions{
+		Addresses:  []string{sentinel.addr},
 		MasterName: sentinelMaster,
 	}
 }
 
-// openSentinelStore opens a store through the Sentinel and closes it in
+// openSentinelStore opens a store with opts, converted by
+// ClientOptions.UniversalOptions as cmd/gatehouse does, and closes it in
 // t.Cleanup.
-func openSentinelStore(t *testing.T, sentinel *server, keyPrefix string) *redis.Store {
+func openSentinelStore(t *testing.T, opts redis.ClientOptions, keyPrefix string) *redis.Store {
 	t.Helper()
-	s, err := redis.Open(t.Context(), sentinelOptions(sentinel), keyPrefix)
+	universal, err := opts.UniversalOptions()
 	if err != nil {
-		t.Fatalf("Open through Sentinel %s: %v", sentinel.addr, err)
+		t.Fatalf("UniversalOptions: %v", err)
+	}
+	s, err := redis.Open(t.Context(), universal, keyPrefix)
+	if err != nil {
+		t.Fatalf("Open through Sentinel %v: %v", opts.Addresses, err)
 	}
 	t.Cleanup(func() {
 		if err := s.Close(); err != nil {
@@ -216,8 +290,73 @@ func TestSentinelContract(t *testing.T) {
 	n := 0
 	storetest.Run(t, func(t *testing.T) store.Store {
 		n++
-		return openSentinelStore(t, sentinel, prefix(n))
+		return openSentinelStore(t, sentinelOptions(sentinel), prefix(n))
 	})
+}
+
+// startAuthSentinelSetup starts a master that requires auth.masterPassword
+// and a Sentinel that requires auth.sentinelPassword, and waits until the
+// Sentinel reports the master.
+func startAuthSentinelSetup(t *testing.T, auth sentinelAuth) (master, sentinel *server) {
+	t.Helper()
+	lookRedisTool(t, "redis-server")
+	master = startServer(t)
+	requirePassword(t, master, auth.masterPassword)
+	sentinel = startAuthSentinel(t, master, auth)
+	waitMaster(t, authSentinelClient(t, sentinel, auth.sentinelPassword), master.addr)
+	return master, sentinel
+}
+
+func TestSentinelAuthContract(t *testing.T) {
+	auth := sentinelAuth{sentinelPassword: "sentinel-secret", masterPassword: "master-secret"}
+	_, sentinel := startAuthSentinelSetup(t, auth)
+	opts := sentinelOptions(sentinel)
+	opts.Password = auth.masterPassword
+	opts.SentinelPassword = auth.sentinelPassword
+
+	n := 0
+	storetest.Run(t, func(t *testing.T) store.Store {
+		n++
+		return openSentinelStore(t, opts, prefix(n))
+	})
+}
+
+func TestSentinelAuthFailure(t *testing.T) {
+	auth := sentinelAuth{sentinelPassword: "sentinel-secret", masterPassword: "master-secret"}
+	_, sentinel := startAuthSentinelSetup(t, auth)
+
+	tests := []struct {
+		name             string
+		password         string
+		sentinelPassword string
+		wantErr          string
+	}{
+		{name: "no sentinel password", password: auth.masterPassword, wantErr: "NOAUTH Authentication required"},
+		{name: "wrong sentinel password", password: auth.masterPassword, sentinelPassword: "wrong", wantErr: "WRONGPASS"},
+		{name: "no master password", sentinelPassword: auth.sentinelPassword, wantErr: "NOAUTH Authentication required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := sentinelOptions(sentinel)
+			opts.Password = tt.password
+			opts.SentinelPassword = tt.sentinelPassword
+			universal, err := opts.UniversalOptions()
+			if err != nil {
+				t.Fatalf("UniversalOptions: %v", err)
+			}
+			s, err := redis.Open(t.Context(), universal, "auth:")
+			if err == nil {
+				_ = s.Close()
+				t.Fatal("Open succeeded, want an authentication error")
+			}
+			if !goredis.IsAuthError(err) {
+				t.Errorf("Open: got error %v, want one that goredis.IsAuthError reports", err)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Open: got error %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
 }
 
 func TestSentinelFailoverKeepsRefreshToken(t *testing.T) {
@@ -229,7 +368,7 @@ func TestSentinelFailoverKeepsRefreshToken(t *testing.T) {
 	waitMaster(t, sentinels, master.addr)
 	waitReplicaKnown(t, sentinels, replica)
 
-	s := openSentinelStore(t, sentinel, "failover:")
+	s := openSentinelStore(t, sentinelOptions(sentinel), "failover:")
 	ctx := t.Context()
 	t0 := time.Now().Truncate(time.Second)
 	first := storetest.Token("first", "f1", t0.Add(time.Hour))
