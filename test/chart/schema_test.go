@@ -19,6 +19,7 @@ func TestValuesRejected(t *testing.T) {
 		{name: "embedded store with two replicas", set: []string{"issuer.replicas=2"}, wantErr: "issuer.store.type embedded keeps its state in one pod, so issuer.replicas must be 1"},
 		{name: "memory store with autoscaling", set: []string{"issuer.store.type=memory", "issuer.autoscaling.enabled=true"}, wantErr: "issuer.store.type memory keeps its state in one pod"},
 		{name: "redis store without address", set: []string{"issuer.store.type=redis", "issuer.replicas=2"}, wantErr: "issuer.store.redis.addresses is empty"},
+		{name: "sentinel password without master", set: []string{"issuer.store.type=redis", "issuer.store.redis.addresses={sentinel:26379}", "issuer.store.redis.sentinelPasswordSecret.name=sentinel", "issuer.replicas=2"}, wantErr: "sentinelPasswordSecret is set without issuer.store.redis.masterName"},
 		{name: "unknown store type", set: []string{"issuer.store.type=etcd"}, wantErr: "/issuer/store/type"},
 		{name: "unknown signing algorithm", set: []string{"signingKeys.algorithm=HS256"}, wantErr: "/signingKeys/algorithm"},
 		{name: "duration without unit", set: []string{"issuer.accessTokenTTL=600"}, wantErr: "/issuer/accessTokenTTL"},
