@@ -9,7 +9,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/issuer/store"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/bolt"
 	"github.com/gatehouse-dev/gatehouse/issuer/store/storetest"
-	"github.com/google/go-cmp/cmp"
 	bbolt "go.etcd.io/bbolt"
 )
 
@@ -37,56 +36,13 @@ func TestContract(t *testing.T) {
 
 func TestReopenKeepsRecords(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "store.db")
-	ctx := t.Context()
-	t0 := storetest.T0
-
 	s := openStore(t, path)
-	first := storetest.Token("first", "f1", t0.Add(time.Hour))
-	if err := s.Put(ctx, first); err != nil {
-		t.Fatalf("Put: %v", err)
-	}
-	second := storetest.Successor(first, "second", t0)
-	if _, err := s.Rotate(ctx, first.Hash, second); err != nil {
-		t.Fatalf("Rotate: %v", err)
-	}
-	if err := s.RevokeAccessToken(ctx, "jti-1", t0.Add(time.Hour), t0); err != nil {
-		t.Fatalf("RevokeAccessToken: %v", err)
-	}
-	if _, err := s.RecordFailure(ctx, "alice", time.Minute, t0); err != nil {
-		t.Fatalf("RecordFailure: %v", err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s = openStore(t, path)
-	got, err := s.Get(ctx, second.Hash, t0)
-	if err != nil {
-		t.Fatalf("Get successor after reopen: %v", err)
-	}
-	if diff := cmp.Diff(second, got); diff != "" {
-		t.Errorf("successor after reopen (-want +got):\n%s", diff)
-	}
-	revs, err := s.ListRevocations(ctx, 0, t0, 10)
-	if err != nil {
-		t.Fatalf("ListRevocations: %v", err)
-	}
-	if len(revs) != 1 || revs[0].JTI != "jti-1" {
-		t.Errorf("got revocations %+v, want jti-1 only", revs)
-	}
-	if n, err := s.Failures(ctx, "alice", t0); err != nil || n != 1 {
-		t.Errorf("Failures after reopen: got %d, %v, want 1, nil", n, err)
-	}
-	if err := s.RevokeAccessToken(ctx, "jti-2", t0.Add(time.Hour), t0); err != nil {
-		t.Fatalf("RevokeAccessToken: %v", err)
-	}
-	revs, err = s.ListRevocations(ctx, revs[0].Cursor, t0, 10)
-	if err != nil || len(revs) != 1 || revs[0].JTI != "jti-2" {
-		t.Errorf("revocations after the pre-restart cursor: got %+v, %v, want jti-2 only", revs, err)
-	}
-	if _, err := s.Get(ctx, first.Hash, t0); !errors.Is(err, store.ErrReused) {
-		t.Errorf("reuse after reopen: got error %v, want ErrReused", err)
-	}
+	storetest.SurvivesRestart(t, s, storetest.T0, func() store.Store {
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		return openStore(t, path)
+	})
 }
 
 func TestSweepRemovesExpired(t *testing.T) {
