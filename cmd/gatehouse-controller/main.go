@@ -100,8 +100,9 @@ func runManager(ctx context.Context, o *options, stderr io.Writer) error {
 		"healthListen", o.healthListen, "metricsListen", o.metricsListen)
 	// NOTE: on SIGTERM a leader's manager (controller-runtime v0.25.3) logs
 	// "error received after stop sequence was engaged" with "leader election
-	// lost" at level ERROR, although it released the Lease and exits with 0
-	// (kubernetes-sigs/controller-runtime issue 3535).
+	// lost" at level ERROR, although it released the Lease and exits with 0.
+	// The manager's stop sequence reports its own release of the Lease as
+	// an error.
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("run manager: %w", err)
 	}
