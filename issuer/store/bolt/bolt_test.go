@@ -164,3 +164,43 @@ func BenchmarkRotate(b *testing.B) {
 	defer s.Close()
 	storetest.BenchmarkRotate(b, s)
 }
+
+// TestWritesSweepOncePerInterval checks that writes sweep expired records,
+// but at most once per SweepInterval of the time they are given.
+func TestWritesSweepOncePerInterval(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "store.db"), bolt.Options{SweepInterval: time.Hour})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	t0 := storetest.T0
+
+	short := storetest.Token("short", "f1", t0.Add(time.Minute))
+	short.IssuedAt = t0
+	if err := s.Put(ctx, short); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	// Within the interval of the Put's sweep: this write must not sweep.
+	if err := s.RevokeAccessToken(ctx, "jti-a", t0.Add(time.Hour), t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	if removed, err := s.Sweep(ctx, t0.Add(2*time.Minute)); err != nil || removed != 1 {
+		t.Errorf("sweep after a write within the interval: got %d removed, %v, want 1 (the expired token)", removed, err)
+	}
+
+	expiring := storetest.Token("expiring", "f2", t0.Add(3*time.Minute))
+	expiring.IssuedAt = t0.Add(2 * time.Minute)
+	if err := s.Put(ctx, expiring); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	// An hour after the first sweep: this write sweeps the expired token
+	// and the expired revocation.
+	late := t0.Add(time.Hour + time.Second)
+	if err := s.RevokeAccessToken(ctx, "jti-b", late.Add(time.Hour), late); err != nil {
+		t.Fatalf("RevokeAccessToken: %v", err)
+	}
+	if removed, err := s.Sweep(ctx, late); err != nil || removed != 0 {
+		t.Errorf("sweep after a write past the interval: got %d removed, %v, want 0 (the write swept)", removed, err)
+	}
+}
